@@ -1,0 +1,1 @@
+"""msgspec types: the sync wire format (and, later, the record schemas)."""

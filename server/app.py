@@ -1,0 +1,48 @@
+"""The Litestar application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+
+from server import batch_sync, documents, health
+from server.auth import Devices
+from server.db.engine import make_engine
+from server.db.update_store import SqlUpdateStore
+from server.problems import EXCEPTION_HANDLERS
+from server.settings import Settings, get_settings
+from server.wiring import Services, provide_caller, provide_services
+from sync import SyncEngine
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database = make_engine(settings.database_url)
+        engine = SyncEngine(SqlUpdateStore(database), settings.limits)
+        app.state.services = Services(database, engine, Devices(database))
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    return Litestar(
+        route_handlers=[
+            batch_sync.sync_batch,
+            documents.get_state,
+            documents.get_update,
+            documents.post_update,
+            health.healthz,
+            health.readyz,
+        ],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "caller": Provide(provide_caller),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+    )

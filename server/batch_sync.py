@@ -1,0 +1,71 @@
+"""`POST /api/sync`: push updates and pull what changed, in one round trip."""
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+
+from schemas.wire import PulledUpdate, PushResult, SyncRequest, SyncResponse
+from server.errors import ClientError
+from server.wiring import Caller, ServicesDep
+from sync import PushItem, SyncEngine
+
+MSGPACK_TYPES = frozenset(
+    {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
+)
+_msgpack_request = msgspec.msgpack.Decoder(SyncRequest)
+_json_request = msgspec.json.Decoder(SyncRequest)
+_msgpack_encoder = msgspec.msgpack.Encoder()
+_json_encoder = msgspec.json.Encoder()
+
+
+def _decode(content_type: str, body: bytes) -> SyncRequest:
+    if not body:
+        raise ClientError(400, "empty_body", "the request has no body")
+    try:
+        if content_type in MSGPACK_TYPES:
+            return _msgpack_request.decode(body)
+        if content_type == "application/json":
+            return _json_request.decode(body)
+    except msgspec.DecodeError as error:  # ValidationError is a DecodeError
+        raise ClientError(400, "malformed_request", str(error)) from error
+    raise ClientError(
+        415, "unsupported_media_type", "send application/msgpack (or application/json)"
+    )
+
+
+async def _compact(engine: SyncEngine, doc_ids: list[str]) -> None:
+    for doc_id in doc_ids:
+        await engine.compact(doc_id)
+
+
+@post("/api/sync", status_code=200)
+async def sync_batch(
+    request: Request[object, object, State], services: ServicesDep, caller: Caller
+) -> Response[bytes]:
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    sync_request = _decode(content_type, await request.body())
+    engine = services.sync
+    report = await engine.push(caller, [PushItem(p.doc, p.update) for p in sync_request.push])
+    answer = SyncResponse(
+        results=[PushResult(o.doc_id, o.status, o.reason, o.detail) for o in report.outcomes],
+        updates=[],
+        cursor=sync_request.cursor,
+        more=False,
+    )
+    if sync_request.pull:
+        page = await engine.pull(caller, sync_request.cursor, sync_request.max_bytes)
+        answer.updates = [PulledUpdate(u.doc_id, u.seq, u.data) for u in page.updates]
+        answer.cursor, answer.more, answer.dropped_grids = (
+            page.cursor,
+            page.more,
+            page.dropped_grids,
+        )
+    as_msgpack = content_type in MSGPACK_TYPES
+    return Response(
+        (_msgpack_encoder if as_msgpack else _json_encoder).encode(answer),
+        media_type="application/msgpack" if as_msgpack else "application/json",
+        background=BackgroundTask(_compact, engine, report.to_compact)
+        if report.to_compact
+        else None,
+    )

@@ -1,0 +1,53 @@
+"""Per-document raw Yjs v1 endpoints, usable by any Yjs implementation."""
+
+import base64
+import binascii
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
+
+from schemas.wire import UpdateAnswer
+from server.wiring import Caller, ServicesDep
+from sync import PushItem, Reason, Refused
+
+OCTETS = "application/octet-stream"
+
+
+def _state_vector(encoded: str | None) -> bytes | None:
+    if encoded is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError) as error:
+        raise Refused(Reason.MALFORMED_STATE_VECTOR, "sv is base64url of a state vector") from error
+
+
+@get("/docs/{doc_id:str}/state", media_type=OCTETS)
+async def get_state(doc_id: FromPath[str], services: ServicesDep, caller: Caller) -> bytes:
+    """The server's state vector of the document."""
+    return await services.sync.state_vector(caller, doc_id)
+
+
+@get("/docs/{doc_id:str}/update", media_type=OCTETS)
+async def get_update(
+    doc_id: FromPath[str], services: ServicesDep, caller: Caller, sv: FromQuery[str | None] = None
+) -> bytes:
+    """The update a replica at state vector `sv` lacks; the whole document without `sv`."""
+    return await services.sync.diff(caller, doc_id, _state_vector(sv))
+
+
+@post("/docs/{doc_id:str}/update", status_code=200)
+async def post_update(
+    doc_id: FromPath[str],
+    request: Request[object, object, State],
+    services: ServicesDep,
+    caller: Caller,
+) -> Response[UpdateAnswer]:
+    """Apply one update; durable when answered."""
+    report = await services.sync.push(caller, [PushItem(doc_id, await request.body())])
+    outcome = report.outcomes[0]
+    if outcome.status == "refused":
+        assert outcome.reason is not None and outcome.detail is not None
+        raise Refused(outcome.reason, outcome.detail)
+    return Response(UpdateAnswer(doc_id, outcome.status))

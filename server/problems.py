@@ -1,0 +1,86 @@
+"""Every error becomes an RFC 9457 problem document with a machine-readable `reason`."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
+
+from server.errors import ClientError
+from sync import Reason, Refused
+from sync.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+STATUS_OF_REASON = {
+    Reason.EMPTY_UPDATE: 400,
+    Reason.MALFORMED_UPDATE: 400,
+    Reason.MALFORMED_DOCUMENT_ID: 400,
+    Reason.MALFORMED_STATE_VECTOR: 400,
+    Reason.MALFORMED_CURSOR: 400,
+    Reason.OUT_OF_SCOPE: 403,
+    Reason.SERVER_OWNED_ROOT: 403,
+    Reason.UNKNOWN_DOCUMENT: 404,
+    Reason.MISSING_DEPENDENCIES: 409,
+    Reason.UPDATE_TOO_LARGE: 413,
+    Reason.MISSING_META: 422,
+}
+
+
+class Problem(msgspec.Struct):
+    type: str
+    title: str
+    status: int
+    reason: str
+    detail: str
+
+
+def problem(status: int, reason: str, detail: str) -> Response[bytes]:
+    body = Problem(
+        f"urn:doorstep:problem:{reason}", HTTPStatus(status).phrase, status, reason, detail
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def _refused(_: Request[Any, Any, Any], error: Refused) -> Response[bytes]:
+    return problem(STATUS_OF_REASON[error.reason], error.reason, error.detail)
+
+
+def _client_error(_: Request[Any, Any, Any], error: ClientError) -> Response[bytes]:
+    return problem(error.status, error.reason, error.detail)
+
+
+def _store_unavailable(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    log.exception("update store failed", exc_info=error)
+    return problem(503, "store_unavailable", "the database is unavailable: retry later")
+
+
+def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
+    status = error.status_code
+    reason = {413: "body_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+        status, "bad_request" if status < 500 else "server_error"
+    )
+    return problem(status, reason, str(error.detail))
+
+
+def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    log.exception("unexpected error", exc_info=error)
+    return problem(500, "server_error", "the server failed: retry later")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    Refused: _refused,
+    ClientError: _client_error,
+    StoreUnavailable: _store_unavailable,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

@@ -1,0 +1,87 @@
+"""A bounded cache of loaded documents, one per document, with a lock each."""
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakValueDictionary
+
+from pycrdt import Doc
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A document as of `seq`: every stored update up to `seq` is applied."""
+
+    doc: Doc[Any]
+    seq: int = 0
+    cost: int = 0
+
+
+class DocCache:
+    """Least recently used documents, bounded by their estimated memory cost."""
+
+    def __init__(self, budget_bytes: int, cost_factor: int) -> None:
+        self._entries: OrderedDict[str, Loaded] = OrderedDict()
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._budget = budget_bytes
+        self._factor = cost_factor
+        self._total = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def total_cost(self) -> int:
+        return self._total
+
+    def get(self, doc_id: str) -> Loaded | None:
+        entry = self._entries.get(doc_id)
+        if entry is not None:
+            self._entries.move_to_end(doc_id)
+        return entry
+
+    def put(self, doc_id: str, entry: Loaded) -> None:
+        self.evict(doc_id)
+        self._entries[doc_id] = entry
+        self._total += entry.cost
+
+    def grow(self, entry: Loaded, applied_bytes: int) -> None:
+        """Account for `applied_bytes` more applied to a cached entry."""
+        added = applied_bytes * self._factor
+        entry.cost += added
+        self._total += added
+
+    def evict(self, doc_id: str) -> None:
+        entry = self._entries.pop(doc_id, None)
+        if entry is not None:
+            self._total -= entry.cost
+
+    def trim(self) -> None:
+        """Unload the least recently used documents until within budget (locked ones too:
+        a holder keeps its own reference, and the log decides what is reloaded)."""
+        while self._total > self._budget and len(self._entries) > 1:
+            _, entry = self._entries.popitem(last=False)
+            self._total -= entry.cost
+
+    @asynccontextmanager
+    async def locked(self, doc_ids: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the locks of these documents, taken in sorted order to avoid deadlock."""
+        locks = []
+        for doc_id in sorted(set(doc_ids)):
+            lock = self._locks.get(doc_id)
+            if lock is None:
+                lock = asyncio.Lock()
+                self._locks[doc_id] = lock
+            locks.append(lock)
+        taken: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                taken.append(lock)
+            yield
+        finally:
+            for lock in reversed(taken):
+                lock.release()

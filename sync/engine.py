@@ -1,0 +1,270 @@
+"""Push, pull, read and compact: the one write path every transport goes through."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pycrdt import Doc, Map, Subscription, get_update
+
+from sync.cache import DocCache, Loaded
+from sync.cursor import decode_cursor, encode_cursor
+from sync.errors import Reason, Refused, StoreUnavailable
+from sync.layout import SERVER_OWNED, SERVER_OWNED_AFTER_CREATION, record_kind_and_grid
+from sync.limits import Limits
+from sync.ports import DocHead, NewUpdate, StoredUpdate, UpdateStore
+from sync.scope import Scope
+from sync.updates import Applied, apply_checked, check_size
+
+Status = Literal["accepted", "duplicate", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class PushItem:
+    doc_id: str
+    update: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    doc_id: str
+    status: Status
+    reason: Reason | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushReport:
+    outcomes: list[PushOutcome]
+    # Documents whose log passed the compaction bound with this push.
+    to_compact: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PullPage:
+    updates: list[StoredUpdate]
+    cursor: str
+    more: bool
+    # Grids the cursor held that the caller may no longer read.
+    dropped_grids: list[str]
+
+
+def check_doc_id(doc_id: str) -> None:
+    try:
+        uuid.UUID(doc_id)
+    except (ValueError, TypeError) as error:
+        raise Refused(Reason.MALFORMED_DOCUMENT_ID, "a document id is a UUID") from error
+
+
+class _RootGuard:
+    """Notices writes to the roots a tablet may not change."""
+
+    def __init__(self, doc: Doc[Any], creating: bool) -> None:
+        self.touched: str | None = None
+        roots = [SERVER_OWNED] if creating else [SERVER_OWNED, SERVER_OWNED_AFTER_CREATION]
+        self._subscriptions: list[tuple[Map[Any], Subscription]] = []
+        for name in roots:
+            root = doc.get(name, type=Map)
+            self._subscriptions.append((root, root.observe_deep(self._hit(name))))
+
+    def _hit(self, name: str):  # type: ignore[no-untyped-def]
+        def hit(_events: object) -> None:
+            self.touched = self.touched or name
+
+        return hit
+
+    def close(self) -> None:
+        for root, subscription in self._subscriptions:
+            root.unobserve(subscription)
+
+
+class _Batch:
+    """The state of one push while it is being checked, before it is committed."""
+
+    def __init__(self, heads: dict[str, DocHead]) -> None:
+        self.heads = heads
+        self.grids = {doc_id: head.grid for doc_id, head in heads.items()}
+        self.docs: dict[str, Loaded] = {}
+        self.staged: list[NewUpdate] = []
+
+    def staged_for(self, doc_id: str) -> list[bytes]:
+        return [update.data for update in self.staged if update.doc_id == doc_id]
+
+
+class SyncEngine:
+    def __init__(self, store: UpdateStore, limits: Limits | None = None) -> None:
+        self.store = store
+        self.limits = limits or Limits()
+        self.cache = DocCache(self.limits.doc_cache_bytes, self.limits.doc_cost_factor)
+
+    async def push(self, scope: Scope, items: Sequence[PushItem]) -> PushReport:
+        """Check each update in order and store the good ones in one transaction."""
+        outcomes: list[PushOutcome | None] = [None] * len(items)
+        checked: list[int] = []
+        for index, item in enumerate(items):
+            try:
+                check_doc_id(item.doc_id)
+                check_size(item.update, self.limits.max_update_bytes)
+                checked.append(index)
+            except Refused as refusal:
+                outcomes[index] = PushOutcome(
+                    item.doc_id, "refused", refusal.reason, refusal.detail
+                )
+        doc_ids = sorted({items[index].doc_id for index in checked})
+        async with self.cache.locked(doc_ids):
+            batch = _Batch(await self.store.heads(doc_ids))
+            for index in checked:
+                item = items[index]
+                try:
+                    outcomes[index] = PushOutcome(
+                        item.doc_id, await self._stage(scope, item, batch)
+                    )
+                except Refused as refusal:
+                    outcomes[index] = PushOutcome(
+                        item.doc_id, "refused", refusal.reason, refusal.detail
+                    )
+                    batch.docs[item.doc_id] = await self._rebuild(item.doc_id, batch)
+            await self._commit(batch)
+        done = [outcome for outcome in outcomes if outcome is not None]
+        return PushReport(done, self._due_for_compaction(batch))
+
+    async def _stage(self, scope: Scope, item: PushItem, batch: _Batch) -> Status:
+        doc_id = item.doc_id
+        if doc_id not in batch.docs:
+            batch.docs[doc_id] = await self._load(doc_id, batch.heads.get(doc_id))
+        doc = batch.docs[doc_id].doc
+        grid = batch.grids.get(doc_id)
+        if grid is not None and not scope.covers(grid):
+            raise Refused(Reason.OUT_OF_SCOPE, "the document belongs to a grid outside your scope")
+        guard = _RootGuard(doc, creating=grid is None)
+        try:
+            applied = apply_checked(doc, item.update)
+        finally:
+            guard.close()
+        if guard.touched:
+            raise Refused(
+                Reason.SERVER_OWNED_ROOT, f"only the server writes `{guard.touched}` of a record"
+            )
+        kind = None
+        if grid is None:
+            kind_and_grid = record_kind_and_grid(doc)
+            if kind_and_grid is None:
+                raise Refused(
+                    Reason.MISSING_META,
+                    "a new document's first update must set meta.kind "
+                    "(household, visit or case) and meta.grid",
+                )
+            kind, grid = kind_and_grid
+            if not scope.covers(grid):
+                raise Refused(Reason.OUT_OF_SCOPE, f"grid {grid!r} is outside your scope")
+            batch.grids[doc_id] = grid
+        if applied is Applied.DUPLICATE:
+            return "duplicate"
+        batch.staged.append(NewUpdate(doc_id, grid, item.update, scope.device, kind))
+        self.cache.grow(batch.docs[doc_id], len(item.update))
+        return "accepted"
+
+    async def _commit(self, batch: _Batch) -> None:
+        heads: dict[str, tuple[int, int]] = {}
+        if batch.staged:
+            try:
+                heads = await self.store.append(batch.staged)
+            except Exception as error:
+                for doc_id in batch.docs:
+                    self.cache.evict(doc_id)
+                raise StoreUnavailable("the update log could not be written") from error
+        for doc_id, entry in batch.docs.items():
+            if doc_id not in batch.grids:
+                continue  # a refused creation: nothing of it exists
+            seen = batch.heads[doc_id].head_seq if doc_id in batch.heads else 0
+            before, after = heads.get(doc_id, (seen, seen))
+            # Another process may have appended in between: catch up from `seen` next time.
+            entry.seq = after if before == seen else seen
+            self.cache.put(doc_id, entry)
+        self.cache.trim()
+
+    def _due_for_compaction(self, batch: _Batch) -> list[str]:
+        bound = self.limits.compact_after_updates
+        return sorted(
+            doc_id
+            for doc_id, head in batch.heads.items()
+            if head.update_count < bound <= head.update_count + len(batch.staged_for(doc_id))
+        )
+
+    async def _load(self, doc_id: str, head: DocHead | None) -> Loaded:
+        """The cached document, caught up with the log."""
+        entry = self.cache.get(doc_id)
+        if head is None:
+            self.cache.evict(doc_id)
+            return Loaded(Doc())
+        if entry is None:
+            entry = Loaded(Doc())
+        if entry.seq < head.head_seq:
+            for row in await self.store.updates(doc_id, after_seq=entry.seq):
+                entry.doc.apply_update(row.data)
+                self.cache.grow(entry, len(row.data))
+                entry.seq = row.seq
+        return entry
+
+    async def _rebuild(self, doc_id: str, batch: _Batch) -> Loaded:
+        """The document without a refused update: the log plus what this push staged."""
+        self.cache.evict(doc_id)
+        entry = await self._load(doc_id, batch.heads.get(doc_id))
+        for data in batch.staged_for(doc_id):
+            entry.doc.apply_update(data)
+        return entry
+
+    async def pull(self, scope: Scope, cursor: str | None, max_bytes: int | None) -> PullPage:
+        """The next page of updates in the caller's grids, the caller's own left out."""
+        seen = decode_cursor(cursor)
+        cursors = {grid: seen.get(grid, 0) for grid in sorted(scope.grids)}
+        budget = min(max_bytes or self.limits.pull_max_bytes, self.limits.pull_max_bytes)
+        batch = await self.store.since(cursors, scope.device, budget, self.limits.pull_max_rows)
+        advanced = {grid: max(seq, batch.last_seq) for grid, seq in cursors.items()}
+        dropped = sorted(set(seen) - scope.grids)
+        return PullPage(batch.updates, encode_cursor(advanced), batch.more, dropped)
+
+    async def state_vector(self, scope: Scope, doc_id: str) -> bytes:
+        async with self.cache.locked([doc_id]):
+            state: bytes = (await self._readable(scope, doc_id)).doc.get_state()
+            return state
+
+    async def diff(self, scope: Scope, doc_id: str, state_vector: bytes | None) -> bytes:
+        """What a replica at `state_vector` lacks (the whole document without one)."""
+        async with self.cache.locked([doc_id]):
+            doc = (await self._readable(scope, doc_id)).doc
+            if state_vector is None:
+                whole: bytes = doc.get_update()
+                return whole
+            try:
+                missing: bytes = doc.get_update(state_vector)
+            except ValueError as error:
+                raise Refused(Reason.MALFORMED_STATE_VECTOR, "not a Yjs state vector") from error
+            return missing
+
+    async def _readable(self, scope: Scope, doc_id: str) -> Loaded:
+        check_doc_id(doc_id)
+        head = (await self.store.heads([doc_id])).get(doc_id)
+        # Out of scope looks exactly like absent: nothing leaks about other grids.
+        if head is None or not scope.covers(head.grid):
+            raise Refused(Reason.UNKNOWN_DOCUMENT, "no such document in your scope")
+        entry = await self._load(doc_id, head)
+        self.cache.put(doc_id, entry)
+        self.cache.trim()
+        return entry
+
+    async def compact(self, doc_id: str) -> bool:
+        """Replace a document's log by one snapshot; False when there was nothing to do."""
+        async with self.cache.locked([doc_id]):
+            rows = await self.store.updates(doc_id)
+            if len(rows) < 2:
+                return False
+            doc: Doc[Any] = Doc()
+            for row in rows:
+                doc.apply_update(row.data)
+            state = doc.get_state()
+            if any(get_update(row.data, state)[0] != 0 for row in rows):
+                return False  # something could not integrate: keep the rows as they are
+            return await self.store.replace_with_snapshot(
+                doc_id, [row.seq for row in rows], doc.get_update()
+            )

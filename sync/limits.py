@@ -1,0 +1,16 @@
+"""Bounds that keep one request or one document from stalling the server."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # pycrdt holds the GIL while applying: a bound on update size bounds the stall.
+    max_update_bytes: int = 1 << 20
+    # A loaded Doc costs ~19x its encoded size; the cache budget is in those costs.
+    doc_cache_bytes: int = 64 << 20
+    doc_cost_factor: int = 19
+    pull_max_bytes: int = 4 << 20
+    pull_max_rows: int = 5000
+    # A document whose log grows past this many rows is compacted after the push.
+    compact_after_updates: int = 256

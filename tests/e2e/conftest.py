@@ -1,0 +1,87 @@
+"""Real `doorstep serve` processes for end-to-end tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+DOORSTEP = str(Path(sys.executable).with_name("doorstep"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """One `doorstep serve` on a free port; can be killed with SIGKILL and restarted."""
+
+    def __init__(self, database_url: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DOORSTEP_DATABASE_URL": database_url}
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "server.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [DOORSTEP, "serve", "--port", str(self.port), "--log-level", "warning"],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not get ready: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def add_device(self, grid: str, name: str = "tablet") -> str:
+        done = subprocess.run(
+            [DOORSTEP, "device", "add", "--name", name, "--grid", grid],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(database_url, tmp_path)
+    process.start()
+    yield process
+    process.stop()

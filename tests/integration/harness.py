@@ -1,0 +1,111 @@
+"""The real application in-process (real database, ASGI app) and real SDK tablets on it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from litestar import Litestar
+
+from server.app import create_app
+from server.db.tables import updates
+from server.settings import Settings
+from server.wiring import Services
+from sync import Limits
+from tablet import Tablet
+
+BASE = "http://testserver.local"
+
+
+class FlakyNetwork(httpx.AsyncBaseTransport):
+    """Loses the next answers after the server has acted on the request, like a dropped
+    mobile connection; or loses requests before they arrive."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.drop_answers = 0
+        self.drop_requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.drop_requests:
+            self.drop_requests -= 1
+            raise httpx.ConnectError("connection lost before sending")
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if self.drop_answers:
+            self.drop_answers -= 1
+            raise httpx.ReadError("connection lost while the answer was on its way")
+        return response
+
+
+@dataclass
+class Harness:
+    app: Litestar
+    client: httpx.AsyncClient
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    async def token(self, grid: str, name: str = "tablet") -> str:
+        return (await self.services.devices.add(name, grid)).token
+
+    async def stored_update_count(self) -> int:
+        async with self.services.database.connect() as connection:
+            count: int = (
+                await connection.execute(sa.select(sa.func.count()).select_from(updates))
+            ).scalar_one()
+            return count
+
+    def network(self) -> FlakyNetwork:
+        return FlakyNetwork(httpx.ASGITransport(app=self.app))
+
+    async def tablet(
+        self, path: Path, grid: str, author: str = "网格员"
+    ) -> tuple[Tablet, FlakyNetwork]:
+        network = self.network()
+        http = httpx.AsyncClient(transport=network, base_url=BASE)
+        tablet = Tablet(path, BASE, await self.token(grid, author), author=author, http=http)
+        return tablet, network
+
+
+@asynccontextmanager
+async def running_app(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
+    settings = Settings(database_url=database_url)
+    limits = {k: v for k, v in overrides.items() if hasattr(Limits(), k)}
+    rest = {k: v for k, v in overrides.items() if k not in limits}
+    settings = replace(settings, limits=replace(settings.limits, **limits), **rest)  # type: ignore[arg-type]
+    app = create_app(settings)
+    async with (
+        _lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        yield Harness(app, client)
+
+
+@asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Run the app's startup and shutdown in this event loop (database connections are bound
+    to it) but in a task of their own: anyio scopes must end in the task that began them."""
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    task = asyncio.create_task(hold())
+    await asyncio.wait(
+        [task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    if task.done():
+        task.result()  # startup failed: raise its error
+    try:
+        yield
+    finally:
+        stopping.set()
+        await task
