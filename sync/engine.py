@@ -10,6 +10,7 @@ from pycrdt import Doc, Map, Subscription, get_update
 from sync.cache import DocCache, Loaded
 from sync.cursor import decode_cursor, encode_cursor
 from sync.errors import Reason, Refused, StoreUnavailable
+from sync.group_commit import GroupCommit
 from sync.layout import SERVER_OWNED, SERVER_OWNED_AFTER_CREATION, record_kind_and_grid
 from sync.limits import Limits
 from sync.ports import DocHead, NewUpdate, StoredUpdate, UpdateStore
@@ -96,6 +97,7 @@ class SyncEngine:
         self.store = store
         self.limits = limits or Limits()
         self.cache = DocCache(self.limits.doc_cache_bytes, self.limits.doc_cost_factor)
+        self._log = GroupCommit(store)
 
     async def push(self, scope: Scope, items: Sequence[PushItem]) -> PushReport:
         """Check each update in order and store the good ones in one transaction."""
@@ -113,20 +115,24 @@ class SyncEngine:
         doc_ids = sorted({items[index].doc_id for index in checked})
         async with self.cache.locked(doc_ids):
             batch = _Batch(await self.store.heads(doc_ids))
-            for index in checked:
-                item = items[index]
-                try:
-                    outcomes[index] = PushOutcome(
-                        item.doc_id, await self._stage(scope, item, batch)
-                    )
-                except Refused as refusal:
-                    outcomes[index] = PushOutcome(
-                        item.doc_id, "refused", refusal.reason, refusal.detail
-                    )
-                    batch.docs[item.doc_id] = await self._rebuild(item.doc_id, batch)
-            await self._commit(batch)
+            try:
+                for index in checked:
+                    outcomes[index] = await self._stage_or_refuse(scope, items[index], batch)
+                await self._commit(batch)
+            except BaseException:
+                # Cancelled or failed half-way: cached documents may hold uncommitted changes.
+                for doc_id in batch.docs:
+                    self.cache.evict(doc_id)
+                raise
         done = [outcome for outcome in outcomes if outcome is not None]
         return PushReport(done, self._due_for_compaction(batch))
+
+    async def _stage_or_refuse(self, scope: Scope, item: PushItem, batch: _Batch) -> PushOutcome:
+        try:
+            return PushOutcome(item.doc_id, await self._stage(scope, item, batch))
+        except Refused as refusal:
+            batch.docs[item.doc_id] = await self._rebuild(item.doc_id, batch)
+            return PushOutcome(item.doc_id, "refused", refusal.reason, refusal.detail)
 
     async def _stage(self, scope: Scope, item: PushItem, batch: _Batch) -> Status:
         doc_id = item.doc_id
@@ -168,10 +174,8 @@ class SyncEngine:
         heads: dict[str, tuple[int, int]] = {}
         if batch.staged:
             try:
-                heads = await self.store.append(batch.staged)
+                heads = await self._log.append(batch.staged)
             except Exception as error:
-                for doc_id in batch.docs:
-                    self.cache.evict(doc_id)
                 raise StoreUnavailable("the update log could not be written") from error
         for doc_id, entry in batch.docs.items():
             if doc_id not in batch.grids:
