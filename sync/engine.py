@@ -192,7 +192,7 @@ class SyncEngine:
         return sorted(
             doc_id
             for doc_id, head in batch.heads.items()
-            if head.update_count < bound <= head.update_count + len(batch.staged_for(doc_id))
+            if head.update_count + len(batch.staged_for(doc_id)) >= bound
         )
 
     async def _load(self, doc_id: str, head: DocHead | None) -> Loaded:
