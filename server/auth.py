@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db.engine import write_transaction
 from server.db.tables import devices
 from server.errors import NotAuthenticated
 from sync import Scope
@@ -38,7 +39,7 @@ class Devices:
 
     async def add(self, name: str, grid: str) -> NewDevice:
         device = NewDevice(str(uuid.uuid4()), TOKEN_PREFIX + secrets.token_urlsafe(32))
-        async with self._engine.begin() as connection:
+        async with write_transaction(self._engine) as connection:
             await connection.execute(
                 devices.insert().values(
                     id=device.id,
@@ -74,11 +75,9 @@ class Devices:
     async def _seen(self, device_id: str, last_seen_at: datetime | None) -> None:
         now = datetime.now(UTC)
         if last_seen_at is not None:
-            if last_seen_at.tzinfo is None:  # SQLite gives naive datetimes back
-                last_seen_at = last_seen_at.replace(tzinfo=UTC)
             if now - last_seen_at < LAST_SEEN_RESOLUTION:
                 return
-        async with self._engine.begin() as connection:
+        async with write_transaction(self._engine) as connection:
             await connection.execute(
                 devices.update().where(devices.c.id == device_id).values(last_seen_at=now)
             )
