@@ -74,9 +74,8 @@ class Devices:
 
     async def _seen(self, device_id: str, last_seen_at: datetime | None) -> None:
         now = datetime.now(UTC)
-        if last_seen_at is not None:
-            if now - last_seen_at < LAST_SEEN_RESOLUTION:
-                return
+        if last_seen_at is not None and now - last_seen_at < LAST_SEEN_RESOLUTION:
+            return
         async with write_transaction(self._engine) as connection:
             await connection.execute(
                 devices.update().where(devices.c.id == device_id).values(last_seen_at=now)
