@@ -4,6 +4,7 @@ itself, on errors and Ctrl-C too.
 """
 
 import asyncio
+import contextlib
 import os
 import platform
 import secrets
@@ -13,13 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 READY_TIMEOUT = 60.0
@@ -46,6 +48,23 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "os": platform.platform(terse=True),
     }
+
+
+def revision() -> str | None:
+    """The code measured: the commit, and `+dirty` when the work tree differs from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, check=True
+            )
+            .stdout.decode()
+            .strip()
+        )
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=root).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 # The database -----------------------------------------------------------------
@@ -76,6 +95,11 @@ class Database:
             )
             self._pg_name = None
 
+    @property
+    def name(self) -> str | None:
+        """The PostgreSQL database's name (None for SQLite)."""
+        return self._pg_name
+
     def size_bytes(self) -> int | None:
         """The SQLite file with its WAL (None for PostgreSQL)."""
         if self.kind != "sqlite":
@@ -85,7 +109,7 @@ class Database:
 
 
 async def _pg_admin(admin_url: str, statement: str) -> None:
-    import asyncpg  # a server dependency; only needed for PostgreSQL runs
+    import asyncpg  # type: ignore[import-untyped]  # only needed for PostgreSQL runs
 
     dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     connection = await asyncpg.connect(dsn)
@@ -148,14 +172,14 @@ class ServerProcess:
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited at start:\n{self.log_tail()}")
+                    raise RuntimeError("the server exited at start")
                 try:
                     if (await client.get("/readyz")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"the server was not ready in {READY_TIMEOUT:.0f} s:\n{self.log_tail()}")
+        raise RuntimeError(f"the server was not ready in {READY_TIMEOUT:.0f} s")
 
     def log_tail(self, lines: int | None = 40) -> str:
         """The last `lines` lines of the server's output (all of it for None)."""
@@ -180,7 +204,7 @@ def listening_pid(url: str) -> int | None:
     try:
         for connection in psutil.net_connections("tcp"):
             if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
-                return connection.pid
+                return int(connection.pid)
     except psutil.AccessDenied:
         pass
     return None
@@ -189,24 +213,39 @@ def listening_pid(url: str) -> int | None:
 # Memory ---------------------------------------------------------------------------
 
 
-class RssSampler:
-    """Polls a process's resident memory from a thread (the event loop may be busy)."""
+class ServerWatch:
+    """Polls the server's resident memory from a thread (the event loop may be busy), and
+    the CPU time of the PostgreSQL backends serving `database`, whose process titles
+    name it: pooled connections come and go, so they are looked for as the run goes."""
 
-    def __init__(self, pid: int, every: float = 0.05) -> None:
+    def __init__(self, pid: int, database: str | None = None, every: float = 0.05) -> None:
         self._process = psutil.Process(pid)
+        self._database = database
         self._every = every
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="server-watch", daemon=True)
         self.peak = 0
         self.samples = 0
+        self._backend_start: dict[int, float] = {}
+        self._backend_last: dict[int, float] = {}
 
-    def __enter__(self) -> "RssSampler":
+    @property
+    def database_cpu(self) -> float | None:
+        """CPU seconds the backends spent while watched (None without a database)."""
+        if self._database is None:
+            return None
+        start, last = self._backend_start, self._backend_last
+        return sum(seconds - start[pid] for pid, seconds in last.items())
+
+    def __enter__(self) -> "ServerWatch":
+        self._scan_backends(first=True)
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._scan_backends()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -215,7 +254,23 @@ class RssSampler:
             except psutil.Error:
                 return
             self.samples += 1
+            if self.samples % 5 == 0:
+                self._scan_backends()
             self._stop.wait(self._every)
+
+    def _scan_backends(self, first: bool = False) -> None:
+        if self._database is None:
+            return
+        marker = f" {self._database} "
+        for process in psutil.process_iter(["name", "cmdline"]):
+            title = " ".join(process.info["cmdline"] or [])
+            if process.info["name"] != "postgres" or marker not in title:
+                continue
+            with contextlib.suppress(psutil.Error):  # gone meanwhile
+                seconds = cpu_seconds(process.pid)
+                # A backend born during the run started from nothing.
+                self._backend_start.setdefault(process.pid, seconds if first else 0.0)
+                self._backend_last[process.pid] = seconds
 
 
 def high_water_mark(pid: int) -> int | None:
@@ -235,6 +290,32 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
+class LoopLag:
+    """How late the event loop wakes a task that sleeps `every` seconds: when the client's
+    own work starves the loop, every tablet's latency includes that wait."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self._every = every
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "LoopLag":
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self._every)
+            self.lags.append(time.perf_counter() - started - self._every)
+
+
 def busy_cpu_seconds() -> float:
     """CPU seconds the whole machine has spent busy (all processes, all cores)."""
     times = psutil.cpu_times()
@@ -247,15 +328,19 @@ def busy_cpu_seconds() -> float:
 # The wire ----------------------------------------------------------------------------
 
 
-class _Doc(msgspec.Struct):
+class _Result(msgspec.Struct):
+    status: str
+
+
+class _Pulled(msgspec.Struct):
     doc: str
 
 
 class _Answer(msgspec.Struct):
-    """What the meter reads of a sync answer: which documents it acknowledged and sent."""
+    """What the meter reads of a sync answer: what it acknowledged and which documents it sent."""
 
-    results: list[_Doc] = []
-    updates: list[_Doc] = []
+    results: list[_Result] = []
+    updates: list[_Pulled] = []
 
 
 _read_answer = msgspec.msgpack.Decoder(_Answer).decode
@@ -269,6 +354,8 @@ class Wire:
     received: int = 0
     requests: int = 0
     pulled_docs: list[str] = field(default_factory=list)
+    # Push results by status ("accepted", "duplicate", "refused"), as answered.
+    statuses: Counter[str] = field(default_factory=Counter)
     # `time.perf_counter()` when the last answer acknowledging pushes arrived.
     last_ack: float | None = None
     # `(perf_counter(), repr(error))` of requests that got no answer.
@@ -312,10 +399,11 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         answer = _read_answer(raw)
         if answer.results:
             self.wire.last_ack = time.perf_counter()
+            self.wire.statuses.update(result.status for result in answer.results)
         self.wire.pulled_docs.extend(update.doc for update in answer.updates)
 
     async def aclose(self) -> None:
-        """The pooled transport underneath is shared: its owner closes it."""
+        await self._inner.aclose()
 
 
 def rss(pid: int) -> int:

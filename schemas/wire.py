@@ -35,6 +35,18 @@ class PushResult(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
 
 
+class Issue(msgspec.Struct):
+    """A problem with a record's content: kept in the document, flagged until corrected."""
+
+    path: str
+    message: str
+
+
+class DocIssues(msgspec.Struct):
+    doc: str
+    issues: list[Issue]
+
+
 class PulledUpdate(msgspec.Struct):
     doc: str
     seq: int
@@ -50,6 +62,8 @@ class SyncResponse(msgspec.Struct):
     more: bool
     # Grids the tablet may no longer read: it may drop their documents locally.
     dropped_grids: list[str] = []
+    # Pushed documents whose merged content has validation issues.
+    issues: list[DocIssues] = []
 
 
 class UpdateAnswer(msgspec.Struct, omit_defaults=True):
@@ -57,3 +71,4 @@ class UpdateAnswer(msgspec.Struct, omit_defaults=True):
 
     doc: str
     status: Literal["accepted", "duplicate"]
+    issues: list[Issue] = []

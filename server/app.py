@@ -1,16 +1,19 @@
 """The Litestar application factory."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
 
-from server import batch_sync, documents, health
+from server import batch_sync, documents, health, records_api
 from server.auth import Devices
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
 from server.problems import EXCEPTION_HANDLERS
+from server.projection import ProjectionWorker, Projector
 from server.settings import Settings, get_settings
 from server.wiring import Services, provide_caller, provide_services
 from sync import SyncEngine
@@ -23,10 +26,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = make_engine(settings.database_url)
         engine = SyncEngine(SqlUpdateStore(database), settings.limits)
-        app.state.services = Services(database, engine, Devices(database))
+        projection = ProjectionWorker(Projector(database, engine))
+        app.state.services = Services(database, engine, Devices(database), projection)
+        worker = asyncio.create_task(projection.run(), name="projection")
         try:
             yield
         finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
             await database.dispose()
 
     return Litestar(
@@ -37,6 +45,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             documents.post_update,
             health.healthz,
             health.readyz,
+            health.projection_lag,
+            records_api.list_kind,
+            records_api.get_record,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

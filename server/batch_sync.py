@@ -5,10 +5,12 @@ from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 
-from schemas.wire import PulledUpdate, PushResult, SyncRequest, SyncResponse
+from schemas.decode import decode
+from schemas.wire import DocIssues, Issue, PulledUpdate, PushResult, SyncRequest, SyncResponse
 from server.errors import ClientError
+from server.projection import Decoding
 from server.wiring import Caller, ServicesDep
-from sync import PushItem, SyncEngine
+from sync import PushItem, PushReport, SyncEngine
 
 MSGPACK_TYPES = frozenset(
     {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -39,6 +41,21 @@ async def _compact(engine: SyncEngine, doc_ids: list[str]) -> None:
         await engine.compact(doc_id)
 
 
+def decode_pushed(report: PushReport) -> dict[str, Decoding]:
+    """The pushed documents decoded, for the projection and for the tablet's issues."""
+    return {
+        doc_id: (seq, decode(doc_id, content)) for doc_id, (seq, content) in report.contents.items()
+    }
+
+
+def issues_in(decoded: dict[str, Decoding]) -> list[DocIssues]:
+    return [
+        DocIssues(doc_id, [Issue(i.path, i.message) for i in record.issues])
+        for doc_id, (_, record) in decoded.items()
+        if record.issues
+    ]
+
+
 @post("/api/sync", status_code=200)
 async def sync_batch(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
@@ -47,11 +64,14 @@ async def sync_batch(
     sync_request = _decode(content_type, await request.body())
     engine = services.sync
     report = await engine.push(caller, [PushItem(p.doc, p.update) for p in sync_request.push])
+    decoded = decode_pushed(report)
+    services.projection.notify(decoded)
     answer = SyncResponse(
         results=[PushResult(o.doc_id, o.status, o.reason, o.detail) for o in report.outcomes],
         updates=[],
         cursor=sync_request.cursor,
         more=False,
+        issues=issues_in(decoded),
     )
     if sync_request.pull:
         page = await engine.pull(caller, sync_request.cursor, sync_request.max_bytes)

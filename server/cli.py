@@ -49,6 +49,8 @@ def serve(host: str | None, port: int | None, upgrade: bool, log_level: str) -> 
         port=port or settings.port,
         log_level=log_level,
         timeout_graceful_shutdown=10,
+        # Tablets pause between pull pages while applying them: keep their connection.
+        timeout_keep_alive=30,
     )
 
 

@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from schemas.wire import UpdateAnswer
+from server.batch_sync import decode_pushed, issues_in
 from server.wiring import Caller, ServicesDep
 from sync import PushItem, Reason, Refused
 
@@ -50,4 +51,7 @@ async def post_update(
     if outcome.status == "refused":
         assert outcome.reason is not None and outcome.detail is not None
         raise Refused(outcome.reason, outcome.detail)
-    return Response(UpdateAnswer(doc_id, outcome.status))
+    decoded = decode_pushed(report)
+    services.projection.notify(decoded)
+    issues = issues_in(decoded)
+    return Response(UpdateAnswer(doc_id, outcome.status, issues[0].issues if issues else []))

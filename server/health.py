@@ -1,9 +1,12 @@
 """Liveness and readiness probes."""
 
+from datetime import datetime
+
+import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
 
-from server.wiring import ServicesDep
+from server.wiring import Caller, ServicesDep
 
 
 @get("/healthz", sync_to_thread=False)
@@ -19,3 +22,15 @@ async def readyz(services: ServicesDep) -> Response[dict[str, str]]:
     except Exception as error:  # any failure means "not ready", never a crash
         return Response({"status": "unavailable", "detail": type(error).__name__}, status_code=503)
     return Response({"status": "ready"})
+
+
+class ProjectionLag(msgspec.Struct):
+    pending_documents: int
+    oldest_pending_since: datetime | None
+
+
+@get("/api/projection")
+async def projection_lag(services: ServicesDep, caller: Caller) -> ProjectionLag:
+    """How far the SQL tables are behind the documents (all grids: it is an operations figure)."""
+    lag = await services.projection.projector.lag()
+    return ProjectionLag(lag.pending_documents, lag.oldest_pending_since)

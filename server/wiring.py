@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth import Devices
+from server.projection import ProjectionWorker
 from sync import Scope, SyncEngine
 
 
@@ -18,6 +19,7 @@ class Services:
     database: AsyncEngine
     sync: SyncEngine
     devices: Devices
+    projection: ProjectionWorker
 
 
 # Handlers name what they need: `services: ServicesDep`, `caller: Caller`.

@@ -4,7 +4,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -18,6 +18,9 @@ class Loaded:
     doc: Doc[Any]
     seq: int = 0
     cost: int = 0
+    # Roots written while applying the last update, and the subscriptions that tell.
+    touched: set[str] = field(default_factory=set)
+    subscriptions: list[Any] = field(default_factory=list)
 
 
 class DocCache:

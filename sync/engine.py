@@ -1,17 +1,22 @@
 """Push, pull, read and compact: the one write path every transport goes through."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pycrdt import Doc, Map, Subscription, get_update
+from pycrdt import Doc, Map, get_update
 
 from sync.cache import DocCache, Loaded
 from sync.cursor import decode_cursor, encode_cursor
 from sync.errors import Reason, Refused, StoreUnavailable
 from sync.group_commit import GroupCommit
-from sync.layout import SERVER_OWNED, SERVER_OWNED_AFTER_CREATION, record_kind_and_grid
+from sync.layout import (
+    SERVER_OWNED,
+    SERVER_OWNED_AFTER_CREATION,
+    record_kind_and_grid,
+    to_plain,
+)
 from sync.limits import Limits
 from sync.ports import DocHead, NewUpdate, StoredUpdate, UpdateStore
 from sync.scope import Scope
@@ -39,6 +44,8 @@ class PushReport:
     outcomes: list[PushOutcome]
     # Documents whose log passed the compaction bound with this push.
     to_compact: list[str] = field(default_factory=list)
+    # The merged content of every document not refused, and the sequence it is as of.
+    contents: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +64,19 @@ def check_doc_id(doc_id: str) -> None:
         raise Refused(Reason.MALFORMED_DOCUMENT_ID, "a document id is a UUID") from error
 
 
-class _RootGuard:
-    """Notices writes to the roots a tablet may not change."""
+def _watch_server_roots(entry: Loaded) -> None:
+    """Note in `entry.touched` every write to the roots a tablet may not change
+    (subscribed once per loaded document: subscribing is not cheap)."""
+    if entry.subscriptions:
+        return
+    for name in (SERVER_OWNED, SERVER_OWNED_AFTER_CREATION):
+        root = entry.doc.get(name, type=Map)
+        entry.subscriptions.append(root.observe_deep(_marker(entry.touched, name)))
 
-    def __init__(self, doc: Doc[Any], creating: bool) -> None:
-        self.touched: str | None = None
-        roots = [SERVER_OWNED] if creating else [SERVER_OWNED, SERVER_OWNED_AFTER_CREATION]
-        self._subscriptions: list[tuple[Map[Any], Subscription]] = []
-        for name in roots:
-            root = doc.get(name, type=Map)
-            self._subscriptions.append((root, root.observe_deep(self._hit(name))))
 
-    def _hit(self, name: str):  # type: ignore[no-untyped-def]
-        def hit(_events: object) -> None:
-            self.touched = self.touched or name
-
-        return hit
-
-    def close(self) -> None:
-        for root, subscription in self._subscriptions:
-            root.unobserve(subscription)
+def _marker(touched: set[str], name: str) -> Callable[[object], None]:
+    # One parameter exactly: pycrdt passes the transaction too to a callback that takes two.
+    return lambda _events: touched.add(name)
 
 
 class _Batch:
@@ -125,7 +125,9 @@ class SyncEngine:
                     self.cache.evict(doc_id)
                 raise
         done = [outcome for outcome in outcomes if outcome is not None]
-        return PushReport(done, self._due_for_compaction(batch))
+        stored = {o.doc_id for o in done if o.status != "refused"}
+        contents = {d: (batch.docs[d].seq, to_plain(batch.docs[d].doc)) for d in sorted(stored)}
+        return PushReport(done, self._due_for_compaction(batch), contents)
 
     async def _stage_or_refuse(self, scope: Scope, item: PushItem, batch: _Batch) -> PushOutcome:
         try:
@@ -142,14 +144,16 @@ class SyncEngine:
         grid = batch.grids.get(doc_id)
         if grid is not None and not scope.covers(grid):
             raise Refused(Reason.OUT_OF_SCOPE, "the document belongs to a grid outside your scope")
-        guard = _RootGuard(doc, creating=grid is None)
-        try:
-            applied = apply_checked(doc, item.update)
-        finally:
-            guard.close()
-        if guard.touched:
+        entry = batch.docs[doc_id]
+        _watch_server_roots(entry)
+        entry.touched.clear()
+        applied = apply_checked(doc, item.update)
+        if grid is None:  # the creating update sets `meta`
+            entry.touched.discard(SERVER_OWNED_AFTER_CREATION)
+        if entry.touched:
             raise Refused(
-                Reason.SERVER_OWNED_ROOT, f"only the server writes `{guard.touched}` of a record"
+                Reason.SERVER_OWNED_ROOT,
+                f"only the server writes `{min(entry.touched)}` of a record",
             )
         kind = None
         if grid is None:
@@ -256,6 +260,18 @@ class SyncEngine:
         self.cache.put(doc_id, entry)
         self.cache.trim()
         return entry
+
+    async def content(self, doc_id: str) -> tuple[int, dict[str, Any]] | None:
+        """A document's plain content and the sequence it is as of, for the server's own
+        readers (projection); None if the document does not exist."""
+        async with self.cache.locked([doc_id]):
+            head = (await self.store.heads([doc_id])).get(doc_id)
+            if head is None:
+                return None
+            entry = await self._load(doc_id, head)
+            self.cache.put(doc_id, entry)
+            self.cache.trim()
+            return entry.seq, to_plain(entry.doc)
 
     async def compact(self, doc_id: str) -> bool:
         """Replace a document's log by one snapshot; False when there was nothing to do."""

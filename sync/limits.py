@@ -10,7 +10,8 @@ class Limits:
     # A loaded Doc costs ~19x its encoded size; the cache budget is in those costs.
     doc_cache_bytes: int = 64 << 20
     doc_cost_factor: int = 19
-    pull_max_bytes: int = 4 << 20
+    # Each page in flight is held in memory: many tablets at once multiply it.
+    pull_max_bytes: int = 1 << 20
     pull_max_rows: int = 5000
     # A document whose log grows past this many rows is compacted after the push.
     compact_after_updates: int = 256

@@ -126,10 +126,13 @@ class Tablet:
             cursor=self.store.cursor(),
             max_bytes=max_bytes,
         )
+        body = _encode(request)
         try:
-            response = await self._http.post(
-                "/api/sync", content=_encode(request), headers=self._headers
-            )
+            try:
+                response = await self._http.post("/api/sync", content=body, headers=self._headers)
+            except httpx.TransportError:
+                # A reused connection the server had just closed: every request is safe to repeat.
+                response = await self._http.post("/api/sync", content=body, headers=self._headers)
         except httpx.HTTPError as error:
             raise SyncFailed(f"no answer from the server: {error!r}") from error
         if response.status_code != 200:

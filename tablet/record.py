@@ -37,6 +37,7 @@ class Record:
         self.doc = doc
         self._author = author
         self._on_edit = on_edit
+        self._depth = 0
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -102,10 +103,21 @@ class Record:
 
     @contextmanager
     def edit(self) -> Iterator[None]:
-        """Group writes into one transaction; the resulting update goes to the outbox."""
+        """Group writes into one transaction; the outermost block sends one update."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         before = self.doc.get_state()
-        with self.doc.transaction(origin="tablet"):
-            yield
+        self._depth = 1
+        try:
+            with self.doc.transaction(origin="tablet"):
+                yield
+        finally:
+            self._depth = 0
         self._on_edit(self, self.doc.get_update(before))
 
     def initialise(self, kind: str, grid: str, fields: dict[str, Any]) -> None:

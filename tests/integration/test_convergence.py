@@ -47,7 +47,7 @@ async def play(harness: Harness, folder: Path, steps: list[tuple[int, tuple[obje
             case ("note", pick, value) if known:
                 known[int(pick) % len(known)].add_note(str(value))
             case ("sync", how):
-                network.drop_answers = how == "lost-answer"
+                network.drop_answers = 2 if how == "lost-answer" else 0  # the retry too
                 network.drop_requests = how == "lost-request"
                 with contextlib.suppress(SyncFailed):
                     await tablet.sync()

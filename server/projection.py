@@ -1,0 +1,175 @@
+"""The SQL projection: merged record documents decoded into tables coordinators read.
+
+Incremental (documents whose head moved past `projected_seq`), idempotent (a document's
+rows are replaced as a whole), safe with several processes (each document's `documents`
+row is locked while its rows are replaced, and an older decoding never overwrites a newer
+one), and resumable (a crash leaves `projected_seq` behind, so the sweep picks it up).
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from schemas.decode import Decoded, decode
+from server.db import record_tables  # noqa: F401  (registers the record tables)
+from server.db.engine import write_transaction
+from server.db.tables import documents, metadata
+from sync import SyncEngine
+
+log = logging.getLogger(__name__)
+# A document decoded as of a sequence of the log.
+Decoding = tuple[int, Decoded]
+_LOG_TABLES = {"updates", "documents", "seq_counter", "devices"}
+
+
+def _record_tables() -> list[sa.Table]:
+    """Every table holding rows of a record, keyed by `doc_id`."""
+    return [
+        table
+        for table in metadata.sorted_tables
+        if table.name not in _LOG_TABLES and "doc_id" in table.c
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    pending_documents: int
+    oldest_pending_since: datetime | None
+
+
+class Projector:
+    def __init__(self, database: AsyncEngine, engine: SyncEngine) -> None:
+        self._database = database
+        self._engine = engine
+        self._tables = {table.name: table for table in _record_tables()}
+
+    async def project(self, doc_ids: Iterable[str]) -> int:
+        """Bring these documents' rows up to date; returns how many were rewritten."""
+        decoded: dict[str, Decoding] = {}
+        for doc_id in sorted(set(doc_ids)):
+            found = await self._engine.content(doc_id)
+            if found is not None:
+                seq, content = found
+                decoded[doc_id] = (seq, decode(doc_id, content))
+        return await self.write(decoded)
+
+    async def write(self, decoded: dict[str, "Decoding"]) -> int:
+        """Replace the rows of documents decoded as of a sequence, unless newer rows are
+        already there; returns how many were rewritten."""
+        if not decoded:
+            return 0
+        async with write_transaction(self._database) as connection:
+            current = await _lock_projected_seqs(connection, list(decoded))
+            fresh = {d: v for d, v in decoded.items() if current.get(d, 0) < v[0]}
+            if fresh:
+                await self._replace_rows(connection, fresh)
+        return len(fresh)
+
+    async def _replace_rows(self, connection: AsyncConnection, fresh: dict[str, Decoding]) -> None:
+        doc_ids = list(fresh)
+        for table in self._tables.values():
+            await connection.execute(table.delete().where(table.c.doc_id.in_(doc_ids)))
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for _, record in fresh.values():
+            for name, table_rows in record.tables().items():
+                rows.setdefault(name, []).extend(table_rows)
+        for name in self._tables:  # parents before children
+            if rows.get(name):
+                await connection.execute(self._tables[name].insert(), rows[name])
+        await connection.execute(
+            documents.update()
+            .where(documents.c.id == sa.bindparam("doc"))
+            .values(projected_seq=sa.bindparam("seq")),
+            [{"doc": doc_id, "seq": seq} for doc_id, (seq, _) in fresh.items()],
+        )
+
+    async def pending(self, limit: int) -> list[str]:
+        async with self._database.connect() as connection:
+            result = await connection.execute(
+                sa.select(documents.c.id)
+                .where(documents.c.head_seq > documents.c.projected_seq)
+                .order_by(documents.c.head_seq)
+                .limit(limit)
+            )
+            return list(result.scalars())
+
+    async def catch_up(self, batch: int = 200) -> int:
+        """Project everything behind; returns how many documents were rewritten."""
+        total = 0
+        while doc_ids := await self.pending(batch):
+            projected = await self.project(doc_ids)
+            total += projected
+            if projected == 0 and len(doc_ids) < batch:
+                break  # what is left is being projected by another process right now
+        return total
+
+    async def lag(self) -> Lag:
+        behind = documents.c.head_seq > documents.c.projected_seq
+        async with self._database.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.select(sa.func.count(), sa.func.min(documents.c.updated_at)).where(behind)
+                )
+            ).one()
+        return Lag(pending_documents=row[0], oldest_pending_since=row[1])
+
+
+async def _lock_projected_seqs(
+    connection: AsyncConnection, doc_ids: Sequence[str]
+) -> dict[str, int]:
+    query = sa.select(documents.c.id, documents.c.projected_seq).where(documents.c.id.in_(doc_ids))
+    if connection.dialect.name == "postgresql":  # SQLite's write lock already serialises
+        query = query.order_by(documents.c.id).with_for_update()
+    return {row.id: row.projected_seq for row in await connection.execute(query)}
+
+
+class ProjectionWorker:
+    """Projects pushed documents soon after the answer, in batches, one task per process;
+    and sweeps for anything left behind (a crash, another process) every `interval`."""
+
+    def __init__(self, projector: Projector, interval: float = 5.0, batch: int = 200) -> None:
+        self.projector = projector
+        self._interval = interval
+        self._batch = batch
+        self._pending: dict[str, Decoding] = {}
+        self._wake = asyncio.Event()
+
+    def notify(self, decoded: dict[str, Decoding]) -> None:
+        """Documents just pushed, already decoded (the push had them loaded)."""
+        for doc_id, (seq, record) in decoded.items():
+            if doc_id not in self._pending or self._pending[doc_id][0] <= seq:
+                self._pending[doc_id] = (seq, record)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Catch up at startup (a crash may have left documents behind), then serve."""
+        await self.projector.catch_up(self._batch)
+        while True:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next sweep retries; the documents stay behind, not lost
+                log.exception("projection failed; retrying at the next sweep")
+                await asyncio.sleep(self._interval)
+
+    async def _step(self) -> None:
+        if not self._pending:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                await self.projector.catch_up(self._batch)
+                return
+        self._wake.clear()
+        batch = {d: self._pending.pop(d) for d in sorted(self._pending)[: self._batch]}
+        try:
+            await self.projector.write(batch)
+        except Exception:
+            self.notify(batch)
+            raise
