@@ -8,6 +8,7 @@ one), and resumable (a crash leaves `projected_seq` behind, so the sweep picks i
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,22 +131,47 @@ async def _lock_projected_seqs(
 
 
 class ProjectionWorker:
-    """Projects pushed documents soon after the answer, in batches, one task per process;
-    and sweeps for anything left behind (a crash, another process) every `interval`."""
+    """Projects pushed documents after the answer, in batches, one task per process; and
+    sweeps for anything left behind (a crash, another process) every `interval`.
 
-    def __init__(self, projector: Projector, interval: float = 5.0, batch: int = 200) -> None:
+    Pushes come first: while they keep arriving (an evening burst) projection waits for a
+    `quiet` moment, but never holds a document back longer than `max_delay`.
+    """
+
+    def __init__(
+        self,
+        projector: Projector,
+        interval: float = 5.0,
+        batch: int = 200,
+        quiet: float = 0.3,
+        max_delay: float = 10.0,
+    ) -> None:
         self.projector = projector
         self._interval = interval
         self._batch = batch
+        self._quiet = quiet
+        self._max_delay = max_delay
         self._pending: dict[str, Decoding] = {}
         self._wake = asyncio.Event()
+        self._last_notified = self._waiting_since = 0.0
 
     def notify(self, decoded: dict[str, Decoding]) -> None:
         """Documents just pushed, already decoded (the push had them loaded)."""
+        now = time.monotonic()
+        if not self._pending:
+            self._waiting_since = now
+        self._last_notified = now
         for doc_id, (seq, record) in decoded.items():
             if doc_id not in self._pending or self._pending[doc_id][0] <= seq:
                 self._pending[doc_id] = (seq, record)
         self._wake.set()
+
+    async def _settle(self) -> None:
+        """Wait while pushes keep coming, up to `max_delay` after the oldest pending one."""
+        while time.monotonic() - self._last_notified < self._quiet:
+            if time.monotonic() - self._waiting_since >= self._max_delay:
+                return
+            await asyncio.sleep(self._quiet / 3)
 
     async def run(self) -> None:
         """Catch up at startup (a crash may have left documents behind), then serve."""
@@ -167,7 +193,9 @@ class ProjectionWorker:
                 await self.projector.catch_up(self._batch)
                 return
         self._wake.clear()
+        await self._settle()
         batch = {d: self._pending.pop(d) for d in sorted(self._pending)[: self._batch]}
+        self._waiting_since = time.monotonic()
         try:
             await self.projector.write(batch)
         except Exception:
