@@ -35,6 +35,8 @@ class SyncReport:
     requests: int = 0
     refused: list[Refusal] = field(default_factory=list)
     dropped_grids: list[str] = field(default_factory=list)
+    # Pushed records whose content the server flagged: doc id -> ["fields.phone: …", …].
+    issues: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Tablet:
@@ -114,6 +116,8 @@ class Tablet:
             self._settle(pending, answer, report)
             self._apply(answer)
             report.pulled += len(answer.updates)
+            for flagged in answer.issues:
+                report.issues[flagged.doc] = [f"{i.path}: {i.message}" for i in flagged.issues]
             report.dropped_grids = answer.dropped_grids
             if not answer.more and not self.store.unsent_count():
                 break
