@@ -228,6 +228,7 @@ _HINTS = {
     "phone": "expected a mobile number like 13800138000 or a landline like 0571-88888888",
     "id_number": "expected an 18-character ID number (17 digits and a digit or X)",
 }
+_UNSTORABLE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 _UNSTORABLE = "contains NUL or an unpaired surrogate, which cannot be stored"
 _NO_OFFSET = "a time needs its offset, like 2026-11-23T09:30:00+08:00"
 
@@ -260,6 +261,12 @@ def _convert(
     return True, value
 
 
+@functools.cache
+def _text_type(least: int, length: int) -> Any:
+    # Built once per bound: making an Annotated type per value is costly.
+    return Annotated[str, Meta(min_length=least, max_length=length, pattern=STORABLE)]
+
+
 def _text(
     raw: Any, length: int, path: str, label: str, issues: _Issues, *, empty: bool = False
 ) -> str | None:
@@ -267,7 +274,9 @@ def _text(
         issues.add(path, f"{label}: missing")
         return None
     least = 0 if empty else 1
-    annotation = Annotated[str, Meta(min_length=least, max_length=length, pattern=STORABLE)]
+    if type(raw) is str and least <= len(raw) <= length and not _UNSTORABLE_TEXT.search(raw):
+        return raw  # the common case, without msgspec's per-call type lookup
+    annotation = _text_type(least, length)
     ok, value = _convert(raw, annotation, strict=True, path=path, label=label, issues=issues)
     return value if ok else None
 
@@ -276,6 +285,16 @@ def _time(raw: Any, path: str, label: str, issues: _Issues) -> datetime | None:
     if raw is None:
         issues.add(path, f"{label}: missing")
         return None
+    if type(raw) is str:  # the common case: a plain type is a cheaper lookup than Annotated
+        try:
+            parsed = msgspec.convert(raw, datetime, strict=True)
+        except (msgspec.ValidationError, UnicodeEncodeError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            try:
+                return parsed.astimezone(UTC)
+            except OverflowError:
+                pass
     ok, value = _convert(raw, AwareDateTime, strict=True, path=path, label=label, issues=issues)
     return value if ok else None
 
