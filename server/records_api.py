@@ -209,6 +209,7 @@ async def list_kind(
     type: FromQuery[str | None] = None,
     purpose: FromQuery[str | None] = None,
     household: FromQuery[str | None] = None,
+    review: FromQuery[str | None] = None,
     tag: FromQuery[list[str] | None] = None,
     has_conflict: FromQuery[bool | None] = None,
     has_issues: FromQuery[bool | None] = None,
@@ -218,7 +219,7 @@ async def list_kind(
     """Records in the caller's grids, newest first; `next` pages on."""
     spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
-    given["household"] = household
+    given.update(household=household, review=review)
     unknown = [name for name, v in given.items() if v is not None and name not in spec.filters]
     if unknown or (tag and kind != "households"):
         raise ClientError(400, "unknown_filter", f"{kind} cannot be filtered by {unknown or 'tag'}")

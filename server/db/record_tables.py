@@ -54,7 +54,10 @@ def _main_table(name: str, *columns: Column[object] | Index) -> Table:
         *columns,
         Column("issue_count", Integer, nullable=False),
         Column("has_conflict", Boolean, nullable=False),
+        # What a coordinator decided (the server-written `review` root); null: not reviewed.
+        Column("review_state", String(CODE), nullable=True),
         Index(None, "grid", "created_at"),
+        Index(f"ix_{name}_grid_review_state", "grid", "review_state"),
         Index(
             f"ix_{name}_conflicted",
             "grid",

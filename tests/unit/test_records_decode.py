@@ -696,3 +696,9 @@ def test_json_safe_makes_yjs_values_storable_json() -> None:
     assert list(json_safe(value)) == ["3", "a", "b"]
     # What JSON reads back: a surrogate pair is one character, a lone surrogate stays.
     assert json_safe("\ud840\udc00 \ud800") == "𠀀 \ud800"
+
+
+def test_the_review_state_written_by_the_server_is_projected() -> None:
+    content = {"meta": {"kind": "visit", "grid": "G1"}, "review": {"state": "approved"}}
+    assert decode("d", content).main_row["review_state"] == "approved"  # type: ignore[index]
+    assert decode("d", {**content, "review": {}}).main_row["review_state"] is None  # type: ignore[index]

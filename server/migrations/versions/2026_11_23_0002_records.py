@@ -33,9 +33,11 @@ def _main_table(name: str, *columns: sa.Column[object]) -> None:
         *columns,
         sa.Column("issue_count", sa.Integer(), nullable=False),
         sa.Column("has_conflict", sa.Boolean(), nullable=False),
+        sa.Column("review_state", sa.String(32), nullable=True),
         sa.PrimaryKeyConstraint("doc_id", name=f"pk_{name}"),
     )
     op.create_index(f"ix_{name}_grid_created_at", name, ["grid", "created_at"])
+    op.create_index(f"ix_{name}_grid_review_state", name, ["grid", "review_state"])
     where = sa.text("has_conflict")
     op.create_index(
         f"ix_{name}_conflicted", name, ["grid"], postgresql_where=where, sqlite_where=where
