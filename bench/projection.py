@@ -22,9 +22,7 @@ from bench.workload import build_tablet
 from server.db.engine import make_engine
 from server.db.migrate import upgrade_async
 from server.db.tables import documents
-from server.db.update_store import SqlUpdateStore
 from server.projection import Projector
-from sync import SyncEngine
 from tablet import Tablet
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -59,7 +57,7 @@ async def catch_up_alone(url: str) -> tuple[int, float]:
     try:
         async with database.begin() as connection:
             await connection.execute(documents.update().values(projected_seq=0))
-        projector = Projector(database, SyncEngine(SqlUpdateStore(database)))
+        projector = Projector(database)
         started = time.perf_counter()
         count = await projector.catch_up()
         return count, time.perf_counter() - started

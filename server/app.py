@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = make_engine(settings.database_url)
         engine = SyncEngine(SqlUpdateStore(database), settings.limits)
-        projection = ProjectionWorker(Projector(database, engine))
+        projection = ProjectionWorker(Projector(database))
         app.state.services = Services(database, engine, Devices(database), projection)
         worker = asyncio.create_task(projection.run(), name="projection")
         try:

@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 
 from schemas.decode import decode
 from server.db.engine import make_engine
-from server.db.update_store import SqlUpdateStore
 from server.projection import Projector
-from sync import SyncEngine
 
 from .harness import Harness, running_app
 
@@ -159,7 +157,7 @@ async def test_two_projectors_at_once_give_the_rows_one_would(
         # Two more "processes": their own engines, caches and connection pools.
         others = [make_engine(database_url) for _ in range(2)]
         try:
-            projectors = [Projector(db, SyncEngine(SqlUpdateStore(db))) for db in others]
+            projectors = [Projector(db) for db in others]
             await asyncio.gather(*(p.catch_up(batch=7) for p in projectors))
         finally:
             for db in others:
