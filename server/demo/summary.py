@@ -1,5 +1,6 @@
 """What `doorstep demo` prints when it is built: the tree, the counts, where to look."""
 
+import os
 from datetime import date
 
 from server.demo.build import Demo
@@ -39,10 +40,18 @@ def summary(demo: Demo, seed: int, day: date, base_url: str) -> str:
                 f"/api/cases/{shown.shared_case}",
             )
         ),
-        f"  Another grid: TOKEN=$(doorstep device add --name 我 --grid {shown.invalid_grid})",
+        f"  Another grid: TOKEN=$({_database_env()}doorstep device add --name 我"
+        f" --grid {shown.invalid_grid})",
         f'  curl -H "Authorization: Bearer $TOKEN" "{base_url}/api/households?has_issues=true"',
     ]
     return "\n".join(lines)
+
+
+def _database_env() -> str:
+    """The demo's own SQLite file must be named for `doorstep device add` to find it (a
+    PostgreSQL URL is left to the caller's environment: it may carry a password)."""
+    url = os.environ.get("DOORSTEP_DATABASE_URL", "")
+    return f"DOORSTEP_DATABASE_URL={url} " if url.startswith("sqlite") else ""
 
 
 def _situations(demo: Demo) -> list[str]:
