@@ -33,13 +33,6 @@ class DocCache:
         self._factor = cost_factor
         self._total = 0
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def total_cost(self) -> int:
-        return self._total
-
     def get(self, doc_id: str) -> Loaded | None:
         entry = self._entries.get(doc_id)
         if entry is not None:

@@ -261,18 +261,6 @@ class SyncEngine:
         self.cache.trim()
         return entry
 
-    async def content(self, doc_id: str) -> tuple[int, dict[str, Any]] | None:
-        """A document's plain content and the sequence it is as of, for the server's own
-        readers (projection); None if the document does not exist."""
-        async with self.cache.locked([doc_id]):
-            head = (await self.store.heads([doc_id])).get(doc_id)
-            if head is None:
-                return None
-            entry = await self._load(doc_id, head)
-            self.cache.put(doc_id, entry)
-            self.cache.trim()
-            return entry.seq, to_plain(entry.doc)
-
     async def compact(self, doc_id: str) -> bool:
         """Replace a document's log by one snapshot; False when there was nothing to do."""
         async with self.cache.locked([doc_id]):

@@ -11,10 +11,12 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pycrdt import Doc
 
 from schemas.decode import decode
 from server.db.engine import make_engine
 from server.projection import Projector
+from sync.layout import to_plain
 
 from .harness import Harness, running_app
 
@@ -42,9 +44,10 @@ async def rows_in_sql(harness: Harness, doc_id: str) -> dict[str, list[dict[str,
 
 
 async def oracle(harness: Harness, doc_id: str) -> dict[str, list[dict[str, Any]]]:
-    content = await harness.services.sync.content(doc_id)
-    assert content is not None
-    rows = decode(doc_id, content[1]).tables()
+    doc: Doc[Any] = Doc()
+    for update in await harness.services.sync.store.updates(doc_id):
+        doc.apply_update(update.data)
+    rows = decode(doc_id, to_plain(doc)).tables()
     tables = harness.services.projection.projector._tables
     return {name: sorted(rows.get(name, []), key=repr) for name in tables}
 
