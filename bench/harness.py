@@ -121,14 +121,17 @@ async def _pg_admin(admin_url: str, statement: str) -> None:
 
 async def add_devices(database_url: str, grids: list[str]) -> list[str]:
     """One device per entry of `grids`; their tokens, in order (the schema must exist)."""
-    from server.auth import Devices
+    from server.access.authenticate import Access
+    from server.access.provision import enrolled_device
+    from server.access.roles import Role
     from server.db.engine import make_engine
+    from server.settings import get_settings
 
     engine = make_engine(database_url)
     try:
-        devices = Devices(engine)
+        access = Access.build(engine, get_settings().login)
         return [
-            (await devices.add(f"bench-{index:04d}", grid)).token
+            await enrolled_device(access, grid, f"bench-{index:04d}", Role.GRID_MEMBER)
             for index, grid in enumerate(grids)
         ]
     finally:

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.di import Provide
 
-from server import batch_sync, documents, health, records_api
-from server.auth import Devices
+from server import admin_api, batch_sync, documents, health, records_api, session_api
+from server.access.authenticate import Access
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
 from server.problems import EXCEPTION_HANDLERS
@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         database = make_engine(settings.database_url)
         engine = SyncEngine(SqlUpdateStore(database), settings.limits)
         projection = ProjectionWorker(Projector(database))
-        app.state.services = Services(database, engine, Devices(database), projection)
+        access = Access.build(database, settings.login)
+        app.state.services = Services(database, engine, access, projection)
         worker = asyncio.create_task(projection.run(), name="projection")
         try:
             yield
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.projection_lag,
             records_api.list_kind,
             records_api.get_record,
+            *session_api.ROUTES,
+            *admin_api.ROUTES,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

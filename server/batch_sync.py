@@ -56,14 +56,25 @@ def issues_in(decoded: dict[str, Decoding]) -> list[DocIssues]:
     ]
 
 
+def _sync_detail(answer: SyncResponse) -> dict[str, object]:
+    """What the audit log keeps of a sync: how much moved, and which documents were refused."""
+    refused = [r.doc for r in answer.results if r.status == "refused"]
+    return {
+        "pushed": len(answer.results) - len(refused),
+        "refused": refused[:50],
+        "pulled": len(answer.updates),
+        "dropped_grids": answer.dropped_grids,
+    }
+
+
 @post("/api/sync", status_code=200)
 async def sync_batch(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[bytes]:
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     sync_request = _decode(content_type, await request.body())
-    engine = services.sync
-    report = await engine.push(caller, [PushItem(p.doc, p.update) for p in sync_request.push])
+    engine, scope = services.sync, caller.sync_scope()
+    report = await engine.push(scope, [PushItem(p.doc, p.update) for p in sync_request.push])
     decoded = decode_pushed(report)
     services.projection.notify(decoded)
     answer = SyncResponse(
@@ -74,13 +85,14 @@ async def sync_batch(
         issues=issues_in(decoded),
     )
     if sync_request.pull:
-        page = await engine.pull(caller, sync_request.cursor, sync_request.max_bytes)
+        page = await engine.pull(scope, sync_request.cursor, sync_request.max_bytes)
         answer.updates = [PulledUpdate(u.doc_id, u.seq, u.data) for u in page.updates]
         answer.cursor, answer.more, answer.dropped_grids = (
             page.cursor,
             page.more,
             page.dropped_grids,
         )
+    await services.access.devices.synced(caller, _sync_detail(answer))
     as_msgpack = content_type in MSGPACK_TYPES
     return Response(
         (_msgpack_encoder if as_msgpack else _json_encoder).encode(answer),

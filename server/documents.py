@@ -27,7 +27,7 @@ def _state_vector(encoded: str | None) -> bytes | None:
 @get("/docs/{doc_id:str}/state", media_type=OCTETS)
 async def get_state(doc_id: FromPath[str], services: ServicesDep, caller: Caller) -> bytes:
     """The server's state vector of the document."""
-    return await services.sync.state_vector(caller, doc_id)
+    return await services.sync.state_vector(caller.sync_scope(), doc_id)
 
 
 @get("/docs/{doc_id:str}/update", media_type=OCTETS)
@@ -35,7 +35,7 @@ async def get_update(
     doc_id: FromPath[str], services: ServicesDep, caller: Caller, sv: FromQuery[str | None] = None
 ) -> bytes:
     """The update a replica at state vector `sv` lacks; the whole document without `sv`."""
-    return await services.sync.diff(caller, doc_id, _state_vector(sv))
+    return await services.sync.diff(caller.sync_scope(), doc_id, _state_vector(sv))
 
 
 @post("/docs/{doc_id:str}/update", status_code=200)
@@ -46,8 +46,11 @@ async def post_update(
     caller: Caller,
 ) -> Response[UpdateAnswer]:
     """Apply one update; durable when answered."""
-    report = await services.sync.push(caller, [PushItem(doc_id, await request.body())])
+    report = await services.sync.push(caller.sync_scope(), [PushItem(doc_id, await request.body())])
     outcome = report.outcomes[0]
+    await services.access.devices.synced(
+        caller, {"doc": doc_id, "status": outcome.status, "reason": outcome.reason}
+    )
     if outcome.status == "refused":
         assert outcome.reason is not None and outcome.detail is not None
         raise Refused(outcome.reason, outcome.detail)

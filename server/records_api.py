@@ -16,6 +16,7 @@ from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.access.roles import Permission
 from server.db.record_tables import (
     case_parties,
     cases,
@@ -235,6 +236,7 @@ async def list_kind(
         limit,
         after,
     )
+    caller.require(Permission.READ_RECORDS)
     async with services.database.connect() as connection:
         return await list_records(connection, spec, caller.grids, query)
 
@@ -243,5 +245,6 @@ async def list_kind(
 async def get_record(
     kind: FromPath[KindName], doc_id: FromPath[str], services: ServicesDep, caller: Caller
 ) -> RecordDetail:
+    caller.require(Permission.READ_RECORDS)
     async with services.database.connect() as connection:
         return await record_detail(connection, KINDS[kind], caller.grids, doc_id)

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from dotenv import load_dotenv
 
+from server.access.sessions import LoginPolicy
 from sync import Limits
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/doorstep.db"
@@ -19,6 +20,9 @@ class Settings:
     # Whole request bodies; single updates are bounded by `limits.max_update_bytes`.
     max_body_bytes: int = 32 << 20
     limits: Limits = field(default_factory=Limits)
+    login: LoginPolicy = field(default_factory=LoginPolicy)
+    # Send the session cookie over HTTPS only; set it when the console is served over TLS.
+    secure_cookies: bool = False
 
 
 def _int(name: str, default: int) -> int:
@@ -35,6 +39,7 @@ def get_settings() -> Settings:
         host=os.environ.get("DOORSTEP_HOST") or defaults.host,
         port=_int("DOORSTEP_PORT", defaults.port),
         max_body_bytes=_int("DOORSTEP_MAX_BODY_BYTES", defaults.max_body_bytes),
+        secure_cookies=os.environ.get("DOORSTEP_SECURE_COOKIES", "").lower() in ("1", "true"),
         limits=Limits(
             max_update_bytes=_int("DOORSTEP_MAX_UPDATE_BYTES", limits.max_update_bytes),
             doc_cache_bytes=_int("DOORSTEP_DOC_CACHE_BYTES", limits.doc_cache_bytes),

@@ -1,4 +1,4 @@
-"""What request handlers get injected: the sync engine and the caller's scope."""
+"""What request handlers get injected: the services and the authenticated caller."""
 
 from dataclasses import dataclass
 
@@ -7,9 +7,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth import Devices
+from server.access.authenticate import Access
+from server.access.principal import Principal
 from server.projection import ProjectionWorker
-from sync import Scope, SyncEngine
+from sync import SyncEngine
 
 
 @dataclass(slots=True)
@@ -18,13 +19,13 @@ class Services:
 
     database: AsyncEngine
     sync: SyncEngine
-    devices: Devices
+    access: Access
     projection: ProjectionWorker
 
 
 # Handlers name what they need: `services: ServicesDep`, `caller: Caller`.
 ServicesDep = NamedDependency[Services]
-Caller = NamedDependency[Scope]
+Caller = NamedDependency[Principal]
 
 
 def provide_services(state: State) -> Services:
@@ -32,5 +33,7 @@ def provide_services(state: State) -> Services:
     return services
 
 
-async def provide_caller(request: Request[object, object, State], services: ServicesDep) -> Scope:
-    return await services.devices.authenticate(request.headers.get("authorization"))
+async def provide_caller(
+    request: Request[object, object, State], services: ServicesDep
+) -> Principal:
+    return await services.access.authenticate(request)

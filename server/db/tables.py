@@ -110,18 +110,7 @@ updates = Table(
     Index(None, "doc_id", "seq"),
 )
 
-devices = Table(
-    "devices",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("grid", String(64), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    _created_at(),
-    Column("revoked_at", UtcDateTime, nullable=True),
-    Column("last_seen_at", UtcDateTime, nullable=True),
-)
-
-# The record projection's tables share this metadata: importing them here makes every
+# The access and record projection tables share this metadata: importing them here makes every
 # user of `metadata` (Alembic's autogenerate, tests' create_all) see the whole schema.
+from server.db import access_tables as _access_tables  # noqa: E402, F401
 from server.db import record_tables as _record_tables  # noqa: E402, F401

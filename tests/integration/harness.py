@@ -10,6 +10,8 @@ import httpx
 import sqlalchemy as sa
 from litestar import Litestar
 
+from server.access.provision import enrolled_device
+from server.access.roles import Role
 from server.app import create_app
 from server.db.tables import updates
 from server.settings import Settings
@@ -51,8 +53,9 @@ class Harness:
         services: Services = self.app.state.services
         return services
 
-    async def token(self, grid: str, name: str = "tablet") -> str:
-        return (await self.services.devices.add(name, grid)).token
+    async def token(self, grid: str, name: str = "tablet", role: Role = Role.GRID_MEMBER) -> str:
+        """A device token of a new account of `role` serving `grid`."""
+        return await enrolled_device(self.services.access, grid, name, role)
 
     async def stored_update_count(self) -> int:
         async with self.services.database.connect() as connection:

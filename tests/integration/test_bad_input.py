@@ -132,9 +132,9 @@ async def test_batch_answers_per_document_and_keeps_the_good_ones(harness: Harne
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
-        ({}, "missing_token"),
+        ({}, "missing_credentials"),
         ({"Authorization": "Bearer dst_wrong"}, "invalid_token"),
-        ({"Authorization": "Basic abc"}, "missing_token"),
+        ({"Authorization": "Basic abc"}, "invalid_token"),
     ],
     ids=["missing", "wrong", "not-bearer"],
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from server.db.tables import devices, updates
+from server.db.tables import updates
 
 from .harness import running_app
 
@@ -44,12 +44,3 @@ async def test_a_long_log_is_compacted_and_old_cursors_still_converge(
         assert len(early.record(case.id).notes) == 16
         for tablet in (writer, early):
             await tablet.close()
-
-
-async def test_device_tokens_are_stored_hashed(database_url: str) -> None:
-    async with running_app(database_url) as harness:
-        token = await harness.token("G1")
-        async with harness.services.database.connect() as connection:
-            stored = (await connection.execute(sa.select(devices))).one()._asdict()
-        assert token not in {str(value) for value in stored.values()}
-        assert len(stored["token_hash"]) == 64

@@ -1,0 +1,1 @@
+"""Who may see and change what: org tree, accounts, devices, tokens, sessions, audit."""

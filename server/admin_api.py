@@ -1,0 +1,5 @@
+"""Admin HTTP API (org tree, accounts, devices, machine tokens, audit log)."""
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []
