@@ -64,24 +64,25 @@ class Accounts:
     ) -> str:
         if password is not None:
             _check_password(password)
+        # Hashed before the transaction: argon2 takes a while, and SQLite has one writer.
+        password_hash = hash_password(password) if password else None
         account_id = str(uuid.uuid4())
+        taken = ClientError(409, "username_taken", f"{username!r} is taken")
         async with write_transaction(self._engine) as connection:
-            taken = await connection.scalar(
-                sa.select(accounts.c.id).where(accounts.c.username == username)
-            )
-            if taken is not None:
-                raise ClientError(409, "username_taken", f"{username!r} is taken")
             await check_units(connection, units)
-            await connection.execute(
-                accounts.insert().values(
-                    id=account_id,
-                    username=username,
-                    display_name=display_name,
-                    role=role,
-                    password_hash=hash_password(password) if password else None,
-                    created_at=datetime.now(UTC),
+            try:
+                await connection.execute(
+                    accounts.insert().values(
+                        id=account_id,
+                        username=username,
+                        display_name=display_name,
+                        role=role,
+                        password_hash=password_hash,
+                        created_at=datetime.now(UTC),
+                    )
                 )
-            )
+            except sa.exc.IntegrityError as error:  # the unique username
+                raise taken from error
             await self._set_units(connection, account_id, units)
             await self._audit.record(
                 "account.created",

@@ -225,4 +225,34 @@ def _make_audit_append_only() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0003 binds devices to accounts; restore a backup to go back")
+    """Back to devices with a grid each (an account's first unit); accounts and the rest go."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER audit_log_no_update")
+        op.execute("DROP TRIGGER audit_log_no_delete")
+    else:
+        op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION audit_log_append_only()")
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("grid", sa.String(64), nullable=True))
+    op.execute(
+        "UPDATE devices SET grid = (SELECT MIN(unit) FROM account_units "
+        "WHERE account_units.account_id = devices.account_id)"
+    )
+    op.execute("UPDATE devices SET grid = '' WHERE grid IS NULL")
+    with op.batch_alter_table("devices") as batch:
+        batch.alter_column("grid", existing_type=sa.String(64), nullable=False)
+        batch.drop_index("ix_devices_account_id")
+        batch.drop_constraint("fk_devices_account_id_accounts", type_="foreignkey")
+        for column in ("account_id", "rotated_at", "last_sync_at", "app_version"):
+            batch.drop_column(column)
+    for table in (
+        "audit_log",
+        "machine_token_units",
+        "machine_tokens",
+        "sessions",
+        "enrollments",
+        "account_units",
+        "accounts",
+        "org_units",
+    ):
+        op.drop_table(table)
