@@ -119,8 +119,9 @@ async def _pg_admin(admin_url: str, statement: str) -> None:
         await connection.close()
 
 
-async def add_devices(database_url: str, grids: list[str]) -> list[str]:
-    """One device per entry of `grids`; their tokens, in order (the schema must exist)."""
+async def add_devices(database_url: str, grids: list[str], role: str = "grid_member") -> list[str]:
+    """One device per entry of `grids` (accounts of `role`); their tokens, in order (the
+    schema must exist)."""
     from server.access.authenticate import Access
     from server.access.provision import enrolled_device
     from server.access.roles import Role
@@ -131,7 +132,7 @@ async def add_devices(database_url: str, grids: list[str]) -> list[str]:
     try:
         access = Access.build(engine, get_settings().login)
         return [
-            await enrolled_device(access, grid, f"bench-{index:04d}", Role.GRID_MEMBER)
+            await enrolled_device(access, grid, f"bench-{index:04d}", Role(role))
             for index, grid in enumerate(grids)
         ]
     finally:

@@ -16,8 +16,9 @@ those pulls in this one process, on the cores the server uses. `--grids 200` (on
 per grid) leaves only the pushes, the workload the design's peer figures measure.
 
 `--url` measures an already-running server instead: `--token-file` then holds
-`GRID TOKEN` lines (e.g. from `doorstep device add`), the first `--tablets` of them for
-the tablets and, after those, one more per grid for the check.
+`GRID TOKEN` lines (tokens of grid members' tablets: `doorstep device enroll --account U`
+for each, redeemed with `POST /api/enroll`), the first `--tablets` of them for the tablets
+and, after those, one more per grid for the check.
 """
 
 import argparse

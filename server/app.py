@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 
 from server import admin_api, batch_sync, documents, health, records_api, session_api
@@ -58,5 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        # Handlers that need a setting (the session cookie's `secure_cookies`) take `state`.
+        state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
     )

@@ -6,6 +6,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
 
+from server.access.roles import Permission
 from server.wiring import Caller, ServicesDep
 
 
@@ -31,6 +32,8 @@ class ProjectionLag(msgspec.Struct):
 
 @get("/api/projection")
 async def projection_lag(services: ServicesDep, caller: Caller) -> ProjectionLag:
-    """How far the SQL tables are behind the documents (all grids: it is an operations figure)."""
+    """How far the SQL tables are behind the documents. It counts documents of every grid,
+    so it is for admins (operations), not for anyone scoped to some grids."""
+    caller.require(Permission.ADMIN)
     lag = await services.projection.projector.lag()
     return ProjectionLag(lag.pending_documents, lag.oldest_pending_since)

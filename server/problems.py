@@ -1,6 +1,7 @@
 """Every error becomes an RFC 9457 problem document with a machine-readable `reason`."""
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -9,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
+from server.access.sessions import TooManyAttempts
 from server.errors import ClientError
 from sync import Reason, Refused
 from sync.errors import StoreUnavailable
@@ -38,11 +40,14 @@ class Problem(msgspec.Struct):
     detail: str
 
 
-def problem(status: int, reason: str, detail: str) -> Response[bytes]:
+def problem(
+    status: int, reason: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     body = Problem(
         f"urn:doorstep:problem:{reason}", HTTPStatus(status).phrase, status, reason, detail
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return Response(
         msgspec.json.encode(body),
         status_code=status,
@@ -57,6 +62,12 @@ def _refused(_: Request[Any, Any, Any], error: Refused) -> Response[bytes]:
 
 def _client_error(_: Request[Any, Any, Any], error: ClientError) -> Response[bytes]:
     return problem(error.status, error.reason, error.detail)
+
+
+def _too_many_attempts(_: Request[Any, Any, Any], error: TooManyAttempts) -> Response[bytes]:
+    # Whole seconds, rounded up: a client that waits exactly that long gets through.
+    wait = str(max(1, math.ceil(error.retry_after)))
+    return problem(error.status, error.reason, error.detail, {"Retry-After": wait})
 
 
 def _store_unavailable(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
@@ -79,6 +90,7 @@ def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Refused: _refused,
+    TooManyAttempts: _too_many_attempts,
     ClientError: _client_error,
     StoreUnavailable: _store_unavailable,
     HTTPException: _http_error,

@@ -2,12 +2,14 @@
 
 Every query is limited to the caller's grids; a record outside them is answered like an
 absent one. Pages are keyset-paginated on (created_at, doc_id), newest first.
+ID and phone numbers are masked unless a caller with the right asks `reveal=true`
+(server/personal_data.py); every read is written to the audit log, a reveal twice.
 """
 
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,7 +18,9 @@ from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.access.principal import Principal
 from server.access.roles import Permission
+from server.db.engine import write_transaction
 from server.db.record_tables import (
     case_parties,
     cases,
@@ -30,10 +34,13 @@ from server.db.record_tables import (
     visit_needs,
     visits,
 )
+from server.db.tables import UtcDateTime
 from server.errors import ClientError
-from server.wiring import Caller, ServicesDep
+from server.personal_data import mask_row, mask_text, mask_written
+from server.wiring import Caller, Services, ServicesDep
 
 MAX_PAGE = 200
+UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +51,17 @@ class Kind:
     filters: dict[str, str] = field(default_factory=dict)
 
 
+# Every kind can be filtered by what a coordinator decided (null: not reviewed yet).
+_REVIEW = {"review": "review_state"}
 KINDS = {
-    "households": Kind(households, {"members": household_members, "tags": household_tags}),
+    "households": Kind(households, {"members": household_members, "tags": household_tags}, _REVIEW),
     "visits": Kind(
-        visits, {"needs": visit_needs}, {"purpose": "purpose", "household": "household"}
+        visits, {"needs": visit_needs}, {"purpose": "purpose", "household": "household", **_REVIEW}
     ),
     "cases": Kind(
-        cases, {"parties": case_parties}, {"status": "status", "level": "level", "type": "type"}
+        cases,
+        {"parties": case_parties},
+        {"status": "status", "level": "level", "type": "type", **_REVIEW},
     ),
 }
 
@@ -70,15 +81,14 @@ class RecordDetail(msgspec.Struct):
     issues: list[dict[str, Any]]
 
 
-def _mask_id_number(value: str | None) -> str | None:
-    """ID numbers are sensitive personal data (PIPL): show only enough to tell them apart."""
-    if not value:
-        return value
-    return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
+def _created(table: sa.Table) -> sa.ColumnElement[datetime]:
+    """The sort key: a record whose `created_at` did not validate sorts as the oldest (a NULL
+    would drop out of the keyset comparison and end a page walk early)."""
+    return sa.func.coalesce(table.c.created_at, sa.literal(UNDATED, UtcDateTime()))
 
 
 def _encode_after(row: dict[str, Any]) -> str:
-    raw = f"{row['created_at'].isoformat()}|{row['doc_id']}".encode()
+    raw = f"{(row['created_at'] or UNDATED).isoformat()}|{row['doc_id']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -86,11 +96,14 @@ def _decode_after(token: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         at, _, doc_id = raw.partition("|")
-        return datetime.fromisoformat(at), doc_id
+        parsed = datetime.fromisoformat(at)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise ClientError(
             400, "malformed_page_token", "`after` is not a token this API gave"
         ) from error
+    if parsed.tzinfo is None:
+        raise ClientError(400, "malformed_page_token", "`after` is not a token this API gave")
+    return parsed, doc_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +146,7 @@ def _where(kind: Kind, grids: frozenset[str], query: ListQuery) -> list[sa.Colum
         )
     if query.after:
         at, doc_id = _decode_after(query.after)
-        clauses.append(sa.tuple_(table.c.created_at, table.c.doc_id) < sa.tuple_(at, doc_id))
+        clauses.append(sa.tuple_(_created(table), table.c.doc_id) < sa.tuple_(at, doc_id))
     return clauses
 
 
@@ -146,7 +159,7 @@ async def list_records(
         await connection.execute(
             sa.select(table)
             .where(*_where(kind, grids, query))
-            .order_by(table.c.created_at.desc(), table.c.doc_id.desc())
+            .order_by(_created(table).desc(), table.c.doc_id.desc())
             .limit(limit + 1)
         )
     ).mappings()
@@ -179,12 +192,9 @@ async def record_detail(
         )
         return [{k: v for k, v in r.items() if k != "doc_id"} for r in result.mappings()]
 
-    children = {name: await rows_of(child) for name, child in kind.children.items()}
-    for member in children.get("members", []):
-        member["id_number"] = _mask_id_number(member.get("id_number"))
     return RecordDetail(
         record=dict(row),
-        children=children,
+        children={name: await rows_of(child) for name, child in kind.children.items()},
         notes=await rows_of(record_notes),
         history=await rows_of(field_history),
         conflicts=await rows_of(conflicts, conflicts.c.status == "open"),
@@ -192,8 +202,104 @@ async def record_detail(
     )
 
 
+def masked(detail: RecordDetail) -> RecordDetail:
+    """The detail as a caller without the right to personal data sees it."""
+    return RecordDetail(
+        record=mask_row(detail.record),
+        children={name: [mask_row(row) for row in rows] for name, rows in detail.children.items()},
+        notes=[mask_row(note) for note in detail.notes],
+        history=[
+            {**entry, "value": mask_written(entry["field"], entry["value"])}
+            for entry in detail.history
+        ],
+        conflicts=[
+            {
+                **conflict,
+                "entries": [
+                    {**entry, "value": mask_written(conflict["field"], entry.get("value"))}
+                    for entry in conflict["entries"]
+                ],
+                "current_value": mask_written(conflict["field"], conflict["current_value"]),
+            }
+            for conflict in detail.conflicts
+        ],
+        issues=[{**issue, "message": mask_text(issue["message"])} for issue in detail.issues],
+    )
+
+
+def _check_reveal(caller: Principal, reveal: bool) -> None:
+    if reveal:
+        caller.require(Permission.PERSONAL_DATA)
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ClientError(
+            400, "time_without_offset", f"`{name}` needs its offset, like 2026-11-23T00:00+08:00"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What the audit log keeps of one read."""
+
+    kind: str
+    docs: list[str]
+    detail: dict[str, Any] | None = None
+    target: str | None = None
+    outcome: str = "ok"
+
+
+async def _audit_read(
+    services: Services, caller: Principal, action: str, read: Read, *, reveal: bool
+) -> None:
+    """Every read of records leaves a trace; a reveal of personal data a second one."""
+    async with write_transaction(services.database) as connection:
+        await services.access.audit.record(
+            action,
+            caller,
+            outcome=read.outcome,
+            target_kind=read.kind,
+            target=read.target,
+            detail=read.detail,
+            connection=connection,
+        )
+        if reveal and read.docs:
+            await services.access.audit.record(
+                "record.revealed",
+                caller,
+                target_kind=read.kind,
+                target=read.target,
+                detail={"docs": read.docs},
+                connection=connection,
+            )
+
+
+def _filters(query: ListQuery) -> dict[str, Any]:
+    """The filters a list call was given, as JSON for the audit log."""
+    given = {
+        "grid": query.grid,
+        "member": query.member,
+        "since": query.since.isoformat() if query.since else None,
+        "until": query.until.isoformat() if query.until else None,
+        **query.exact,
+        "tag": query.tags or None,
+        "has_conflict": query.has_conflict,
+        "has_issues": query.has_issues,
+        "after": query.after,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 KindName = Literal["households", "visits", "cases"]
+
+
+Reveal = Annotated[
+    bool,
+    QueryParameter(description="ID and phone numbers in full: needs the right, audited"),
+]
 
 
 @get("/api/{kind:str}", summary="List merged records of one kind")
@@ -216,8 +322,11 @@ async def list_kind(
     has_issues: FromQuery[bool | None] = None,
     limit: Limit = 50,
     after: FromQuery[str | None] = None,
+    reveal: Reveal = False,
 ) -> RecordPage:
     """Records in the caller's grids, newest first; `next` pages on."""
+    caller.require(Permission.READ_RECORDS)
+    _check_reveal(caller, reveal)
     spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
@@ -227,8 +336,8 @@ async def list_kind(
     query = ListQuery(
         grid,
         member,
-        since,
-        until,
+        _aware("since", since),
+        _aware("until", until),
         {name: v for name, v in given.items() if v is not None},
         tag or [],
         has_conflict,
@@ -236,15 +345,33 @@ async def list_kind(
         limit,
         after,
     )
-    caller.require(Permission.READ_RECORDS)
     async with services.database.connect() as connection:
-        return await list_records(connection, spec, caller.grids, query)
+        page = await list_records(connection, spec, caller.grids, query)
+    docs = [item["doc_id"] for item in page.items]
+    detail = {"kind": kind, "filters": _filters(query), "docs": docs}
+    await _audit_read(services, caller, "records.listed", Read(kind, docs, detail), reveal=reveal)
+    if not reveal:
+        page.items = [mask_row(item) for item in page.items]
+    return page
 
 
 @get("/api/{kind:str}/{doc_id:str}", summary="One merged record with notes, history, conflicts")
 async def get_record(
-    kind: FromPath[KindName], doc_id: FromPath[str], services: ServicesDep, caller: Caller
+    kind: FromPath[KindName],
+    doc_id: FromPath[str],
+    services: ServicesDep,
+    caller: Caller,
+    reveal: Reveal = False,
 ) -> RecordDetail:
     caller.require(Permission.READ_RECORDS)
-    async with services.database.connect() as connection:
-        return await record_detail(connection, KINDS[kind], caller.grids, doc_id)
+    _check_reveal(caller, reveal)
+    try:
+        async with services.database.connect() as connection:
+            detail = await record_detail(connection, KINDS[kind], caller.grids, doc_id)
+    except ClientError:
+        read = Read(kind, [], target=doc_id[:100], outcome="not_found")
+        await _audit_read(services, caller, "record.viewed", read, reveal=reveal)
+        raise
+    read = Read(kind, [doc_id], target=doc_id)
+    await _audit_read(services, caller, "record.viewed", read, reveal=reveal)
+    return detail if reveal else masked(detail)

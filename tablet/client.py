@@ -1,4 +1,12 @@
-"""The tablet: records kept in a local SQLite file, synced with `await tablet.sync()`."""
+"""The tablet: records kept in a local SQLite file, synced with `await tablet.sync()`.
+
+A tablet is enrolled once, with the one-time code an admin or coordinator hands out
+(typed or scanned from its QR code): `await Tablet.enroll(path, server, code, author=...)`.
+The device token it gets is kept in the local store, so later `Tablet(path, server)`
+needs nothing else. The token syncs the grids its account serves *now*: when the account
+loses a grid, the next sync drops that grid's documents here, except those with edits
+the server has not accepted (they are kept and reported, never thrown away).
+"""
 
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +23,8 @@ from tablet.local_store import LocalStore, Refusal
 from tablet.record import Record
 
 MSGPACK = "application/msgpack"
+# Sent on every request: the server records each device's app version.
+DEFAULT_APP_VERSION = "doorstep-tablet-sdk/0.1.0"
 # Pushes per request: a dropped answer costs at most this much to send again.
 PUSH_BYTES = 2 << 20
 PUSH_COUNT = 500
@@ -23,8 +33,46 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode_response = msgspec.msgpack.Decoder(SyncResponse).decode
 
 
-class SyncFailed(Exception):
-    """The sync stopped half-way (network, server); calling `sync()` again resumes it."""
+class _Enrolled(msgspec.Struct):
+    device_id: str
+    token: str
+
+
+_decode_enrolled = msgspec.json.Decoder(_Enrolled).decode
+
+
+class RequestFailed(Exception):
+    """The server refused a request (`status`, and its problem `reason`) or did not answer."""
+
+    def __init__(self, message: str, status: int | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class SyncFailed(RequestFailed):
+    """The sync stopped half-way (network, server); calling `sync()` again resumes it.
+
+    `reason == "invalid_token"`: the device was revoked (or its account disabled).
+    """
+
+
+class EnrollmentFailed(RequestFailed):
+    """The code is unknown, used or expired (ask for a new one), or no answer came."""
+
+
+class NotEnrolled(Exception):
+    """The local store holds no device token: enroll the tablet first."""
+
+
+def _refused(kind: type[RequestFailed], what: str, response: httpx.Response) -> RequestFailed:
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    reason = problem.get("reason") if isinstance(problem, dict) else None
+    message = f"{what}: the server answered {response.status_code}: {response.text[:500]}"
+    return kind(message, response.status_code, reason if isinstance(reason, str) else None)
 
 
 @dataclass(slots=True)
@@ -34,7 +82,11 @@ class SyncReport:
     pulled: int = 0
     requests: int = 0
     refused: list[Refusal] = field(default_factory=list)
+    # Grids the account no longer serves; their documents were dropped here ...
     dropped_grids: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    # ... except these, which hold edits the server has not accepted: kept, never lost.
+    kept_out_of_scope: list[str] = field(default_factory=list)
     # Pushed records whose content the server flagged: doc id -> ["fields.phone: …", …].
     issues: dict[str, list[str]] = field(default_factory=dict)
 
@@ -43,22 +95,79 @@ class Tablet:
     """One tablet's local store and its connection to the server.
 
     The device token belongs to this local store: a reinstalled tablet enrolls anew.
+    Without `token`, the one stored at enrollment (or last rotation) is used; a given
+    token is stored for next time.
     """
 
     def __init__(
         self,
         path: str | Path,
         server: str,
-        token: str,
+        token: str | None = None,
         author: str = "tablet",
         http: httpx.AsyncClient | None = None,
+        app_version: str = DEFAULT_APP_VERSION,
     ) -> None:
         self.store = LocalStore(path)
+        if token is not None:
+            self.store.save_token(token)
+        elif (token := self.store.token()) is None:
+            self.store.close()
+            raise NotEnrolled(f"{path} holds no device token: use Tablet.enroll(...) first")
         self.author = author
+        self.app_version = app_version
+        self._token = token
         self._records: dict[str, Record] = {}
         self._http = http or httpx.AsyncClient(base_url=server, timeout=60)
         self._owns_http = http is None
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": MSGPACK}
+
+    @classmethod
+    async def enroll(
+        cls,
+        path: str | Path,
+        server: str,
+        code: str,
+        *,
+        author: str = "tablet",
+        http: httpx.AsyncClient | None = None,
+        app_version: str = DEFAULT_APP_VERSION,
+    ) -> "Tablet":
+        """Redeem a one-time enrollment code (spaces, dashes and case do not matter) for
+        this tablet's device token, kept in the local store at `path`.
+
+        A code works once: if the answer is lost on the way, ask for a new code.
+        """
+        body = {"code": code, "app_version": app_version}
+        headers = {"X-App-Version": app_version}
+        try:
+            if http is None:
+                async with httpx.AsyncClient(base_url=server, timeout=60) as own:
+                    response = await own.post("/api/enroll", json=body, headers=headers)
+            else:
+                response = await http.post("/api/enroll", json=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise EnrollmentFailed(f"no answer from the server: {error!r}") from error
+        if response.status_code != 201:
+            raise _refused(EnrollmentFailed, "enrollment refused", response)
+        try:
+            enrolled = _decode_enrolled(response.content)
+        except msgspec.DecodeError as error:
+            raise EnrollmentFailed(f"unreadable answer: {error}") from error
+        tablet = cls(path, server, enrolled.token, author, http, app_version)
+        tablet.store.save_token(enrolled.token, enrolled.device_id)
+        return tablet
+
+    @property
+    def device_id(self) -> str | None:
+        """The server's id of this tablet (known when it was enrolled by `enroll`)."""
+        return self.store.device_id()
+
+    def _headers(self, **extra: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._token}",
+            "X-App-Version": self.app_version,
+            **extra,
+        }
 
     async def __aenter__(self) -> "Tablet":
         return self
@@ -114,15 +223,19 @@ class Tablet:
             answer = await self._exchange(pending, max_bytes)
             report.requests += 1
             self._settle(pending, answer, report)
-            self._apply(answer)
+            self._apply(answer, report)
             report.pulled += len(answer.updates)
             for flagged in answer.issues:
                 report.issues[flagged.doc] = [f"{i.path}: {i.message}" for i in flagged.issues]
-            report.dropped_grids = answer.dropped_grids
             if not answer.more and not self.store.unsent_count():
                 break
         report.refused = self.store.refusals()
         return report
+
+    def retry_refused(self, reason: str | None = None) -> int:
+        """Queue refused edits (of one reason, or all) for the next sync, for instance
+        `"out_of_scope"` ones once the account serves their grid again. Returns how many."""
+        return self.store.retry_refused(reason)
 
     async def _exchange(self, pending: list[Any], max_bytes: int | None) -> SyncResponse:
         request = SyncRequest(
@@ -130,17 +243,17 @@ class Tablet:
             cursor=self.store.cursor(),
             max_bytes=max_bytes,
         )
-        body = _encode(request)
+        body, headers = _encode(request), self._headers(**{"Content-Type": MSGPACK})
         try:
             try:
-                response = await self._http.post("/api/sync", content=body, headers=self._headers)
+                response = await self._http.post("/api/sync", content=body, headers=headers)
             except httpx.TransportError:
                 # A reused connection the server had just closed: every request is safe to repeat.
-                response = await self._http.post("/api/sync", content=body, headers=self._headers)
+                response = await self._http.post("/api/sync", content=body, headers=headers)
         except httpx.HTTPError as error:
             raise SyncFailed(f"no answer from the server: {error!r}") from error
         if response.status_code != 200:
-            raise SyncFailed(f"the server answered {response.status_code}: {response.text[:500]}")
+            raise _refused(SyncFailed, "sync refused", response)
         try:
             return _decode_response(response.content)
         except msgspec.DecodeError as error:
@@ -164,7 +277,7 @@ class Tablet:
                 report.duplicates += 1
         self.store.acknowledge(done)
 
-    def _apply(self, answer: SyncResponse) -> None:
+    def _apply(self, answer: SyncResponse, report: SyncReport) -> None:
         touched: dict[str, Doc[Any]] = {}
         for pulled in answer.updates:
             try:
@@ -173,4 +286,48 @@ class Tablet:
                 doc = self._wrap(pulled.doc, Doc()).doc
             doc.apply_update(pulled.update)
             touched[pulled.doc] = doc
-        self.store.save_pulled({d: doc.get_update() for d, doc in touched.items()}, answer.cursor)
+        drop = self._out_of_scope(answer.dropped_grids, report)
+        states = {d: doc.get_update() for d, doc in touched.items()}
+        self.store.save_pulled(states, answer.cursor, drop)
+        for doc_id in drop:
+            self._records.pop(doc_id, None)
+
+    def _out_of_scope(self, grids: list[str], report: SyncReport) -> list[str]:
+        """Local documents of the grids the account lost, but for those holding edits the
+        server has not accepted: what a field worker typed is never thrown away."""
+        if not grids:
+            return []
+        report.dropped_grids += [grid for grid in grids if grid not in report.dropped_grids]
+        lost = [doc_id for doc_id in self.store.doc_ids() if self._grid_of(doc_id) in grids]
+        unsent = self.store.docs_in_outbox()
+        report.kept_out_of_scope += [doc_id for doc_id in lost if doc_id in unsent]
+        dropped = [doc_id for doc_id in lost if doc_id not in unsent]
+        report.dropped += dropped
+        return dropped
+
+    def _grid_of(self, doc_id: str) -> str:
+        if doc_id in self._records:
+            return self._records[doc_id].grid
+        doc: Doc[Any] = Doc()
+        doc.apply_update(self.store.state(doc_id) or b"")
+        return Record(doc_id, doc, self.author, self._saved).grid
+
+    # Device token ------------------------------------------------------------
+
+    async def rotate_token(self) -> None:
+        """Swap the device token for a new one, kept in the local store; the old one stops
+        working at once. If the answer is lost on the way the server may have rotated
+        already: the next sync then fails with `invalid_token`, and the tablet enrolls
+        again at the same path (its records and unsent edits stay there)."""
+        try:
+            response = await self._http.post("/api/device/rotate", headers=self._headers())
+        except httpx.HTTPError as error:
+            raise RequestFailed(f"no answer from the server: {error!r}") from error
+        if response.status_code != 200:
+            raise _refused(RequestFailed, "rotation refused", response)
+        try:
+            rotated = _decode_enrolled(response.content)
+        except msgspec.DecodeError as error:
+            raise RequestFailed(f"unreadable answer: {error}") from error
+        self.store.save_token(rotated.token, rotated.device_id)
+        self._token = rotated.token

@@ -1,4 +1,5 @@
-"""The tablet's own SQLite file: document states, the outbox and the pull cursor.
+"""The tablet's own SQLite file: document states, the outbox, the pull cursor and the
+device token.
 
 Every change to it is one SQLite transaction, so a tablet killed at any moment
 reopens with its edits either fully recorded (state and outbox) or not at all.
@@ -59,13 +60,22 @@ class LocalStore:
             self._put_state(doc_id, state)
             self._db.execute("INSERT INTO outbox (doc_id, data) VALUES (?, ?)", (doc_id, update))
 
-    def save_pulled(self, states: dict[str, bytes], cursor: str | None) -> None:
-        """Pulled updates applied: the new states and the cursor that covers them, together."""
+    def save_pulled(
+        self, states: dict[str, bytes], cursor: str | None, drop: Iterable[str] = ()
+    ) -> None:
+        """Pulled updates applied: the new states, the documents of grids the tablet may no
+        longer read, and the cursor that covers both, together (the server reports a lost
+        grid once: the next cursor no longer holds it)."""
         with self._transaction():
             for doc_id, state in states.items():
                 self._put_state(doc_id, state)
+            self._db.executemany("DELETE FROM docs WHERE id = ?", [(d,) for d in drop])
             if cursor is not None:
                 self._set("cursor", cursor)
+
+    def docs_in_outbox(self) -> set[str]:
+        """Documents with updates not yet accepted by the server, refused ones included."""
+        return {row[0] for row in self._db.execute("SELECT DISTINCT doc_id FROM outbox")}
 
     def unsent(self, max_bytes: int, max_count: int) -> list[Pending]:
         """The oldest outbox entries not refused, at least one if any, within the bounds."""
@@ -97,6 +107,15 @@ class LocalStore:
             (reason, detail, entry_id),
         )
 
+    def retry_refused(self, reason: str | None = None) -> int:
+        """Send refused updates (of one reason, or all) again at the next sync."""
+        changed = self._db.execute(
+            "UPDATE outbox SET refused_reason = NULL, refused_detail = NULL "
+            "WHERE refused_reason IS NOT NULL AND (? IS NULL OR refused_reason = ?)",
+            (reason, reason),
+        ).rowcount
+        return int(changed)
+
     def replace_unsent(self, doc_id: str, whole_state: bytes) -> None:
         """Send the whole document instead of its separate updates (the server lacks some)."""
         with self._transaction():
@@ -115,7 +134,23 @@ class LocalStore:
         return [Refusal(*row) for row in rows]
 
     def cursor(self) -> str | None:
-        row = self._db.execute("SELECT value FROM settings WHERE key = 'cursor'").fetchone()
+        return self._get("cursor")
+
+    def token(self) -> str | None:
+        """The device token this store was enrolled with (or last rotated to)."""
+        return self._get("token")
+
+    def device_id(self) -> str | None:
+        return self._get("device_id")
+
+    def save_token(self, token: str, device_id: str | None = None) -> None:
+        with self._transaction():
+            self._set("token", token)
+            if device_id is not None:
+                self._set("device_id", device_id)
+
+    def _get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def _put_state(self, doc_id: str, state: bytes) -> None:

@@ -38,6 +38,8 @@ class Actor:
 
 
 SYSTEM = Actor(username="(system)")
+# Someone with a shell on the server host, through `doorstep` commands.
+CLI = Actor(username="(cli)")
 
 
 class Audit:

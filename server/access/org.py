@@ -85,6 +85,24 @@ class OrgTree:
                 changes.extend(await self._put_one(connection, unit, by))
         return changes
 
+    async def units(self) -> dict[str, Unit]:
+        """Every unit, by code."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(sa.select(org_units).order_by(org_units.c.code))
+            return {
+                row.code: Unit(row.code, row.name, Level(row.level), row.parent) for row in rows
+            }
+
+    async def create(self, unit: Unit, by: Actor | Principal) -> None:
+        """A new unit; unlike `put`, refuses a code already taken instead of changing it."""
+        async with write_transaction(self._engine) as connection:
+            taken = await connection.scalar(
+                sa.select(org_units.c.level).where(org_units.c.code == unit.code)
+            )
+            if taken is not None:
+                raise ClientError(409, "unit_exists", f"{unit.code} is already a {taken}")
+            await self._put_one(connection, unit, by)
+
     async def put_missing(self, unit: Unit, by: Actor | Principal) -> None:
         async with write_transaction(self._engine) as connection:
             exists = await connection.scalar(

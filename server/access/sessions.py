@@ -5,6 +5,7 @@ the audit log itself, so it holds across server processes and restarts. After a 
 failures each further attempt must wait twice as long as the one before.
 """
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,9 @@ class LoginPolicy:
 class TooManyAttempts(ClientError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(
-            429, "too_many_attempts", f"too many failed logins: try again in {retry_after:.0f} s"
+            429,
+            "too_many_attempts",
+            f"too many failed logins: try again in {math.ceil(retry_after)} s",
         )
         self.retry_after = retry_after
 

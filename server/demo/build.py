@@ -1,5 +1,6 @@
-"""Build the demo through the real paths: devices, the app served over HTTP in-process, the
-tablet SDK syncing over it, the projection and the read API it feeds."""
+"""Build the demo through the real paths: the org tree and accounts, tablets enrolled by
+one-time codes, the app served over HTTP in-process, the tablet SDK syncing over it, the
+projection and the read API it feeds."""
 
 import asyncio
 import logging
@@ -16,27 +17,20 @@ from typing import Any
 
 import httpx
 import uvicorn
+from litestar import Litestar
 
 from server.app import create_app
-from server.auth import Devices
-from server.db.engine import make_engine
-from server.demo import people
 from server.demo.database import refuse_unless_empty
 from server.demo.field_day import FieldDay, Outcome, Worker
 from server.demo.org import STREET, Street
+from server.demo.staff import Crew, Staffer, hire, open_accounts
 from server.settings import Settings
+from server.wiring import Services
 from tablet import Tablet
 
 PROJECTION_WAIT = 30.0
-
-
-@dataclass(slots=True)
-class Crew:
-    """Who works the field day, and each one's device token."""
-
-    members: dict[str, str] = field(default_factory=dict)  # grid → name
-    mediators: dict[str, str] = field(default_factory=dict)  # community → name
-    tokens: dict[str, str] = field(default_factory=dict)  # name → token
+# What the demo's tablets report as their app version when they enroll.
+APP_VERSION = "doorstep-demo"
 
 
 @dataclass(slots=True)
@@ -51,53 +45,28 @@ class Demo:
     read_api_note: str = ""
 
     @property
-    def member(self) -> str:
+    def member(self) -> Staffer:
         """The grid member whose token the summary hands out: the one of (a) and (b)."""
         return self.crew.members[self.outcome.shown.conflict_grid]
 
 
-def hire(rng: random.Random, street: Street, year: int) -> Crew:
-    """One grid member per grid, one mediator per community; everyone's name differs."""
-    crew, names = Crew(), set[str]()
-
-    def new_name(oldest: int, youngest: int) -> str:
-        name = ""
-        while not name or name in names:
-            born = year - rng.randint(youngest, oldest)
-            name = people.full_name(rng, rng.random() < 0.5, born)
-        names.add(name)
-        return name
-
-    for community in street.communities:
-        for grid in community.grids:
-            crew.members[grid.code] = new_name(50, 24)
-        crew.mediators[community.code] = new_name(63, 45)
-    return crew
-
-
-async def enroll(crew: Crew, street: Street, database_url: str) -> None:
-    """A device per person (the one write the demo makes outside HTTP)."""
-    engine = make_engine(database_url)
-    devices = Devices(engine)
-    try:
-        for community in street.communities:
-            for grid in community.grids:
-                name = crew.members[grid.code]
-                crew.tokens[name] = (await devices.add(f"{name}的平板", grid.code)).token
-            name = crew.mediators[community.code]
-            device = await devices.add(f"{name}的平板（调解员）", community.mediator_grid)
-            crew.tokens[name] = device.token
-    finally:
-        await engine.dispose()
+async def enroll(http: httpx.AsyncClient, codes: dict[str, str]) -> dict[str, str]:
+    """Each tablet redeems its one-time code, as a real tablet does: username → token."""
+    tokens: dict[str, str] = {}
+    for username, code in codes.items():
+        response = await http.post("/api/enroll", json={"code": code, "app_version": APP_VERSION})
+        response.raise_for_status()
+        tokens[username] = response.json()["token"]
+    return tokens
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[str]:
+async def serving(app: Litestar) -> AsyncIterator[str]:
     """The app on a free loopback port, in this process; yields its base URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", timeout_keep_alive=30)
+    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=30)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
@@ -120,13 +89,16 @@ async def build_demo(
     started = time.monotonic()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per tablet request
     await refuse_unless_empty(settings.database_url)
-    progress("building the demo: tablets at work, then syncing …")
+    progress("building the demo: accounts, tablets enrolled, at work, then syncing …")
     rng = random.Random(seed)
     street = STREET
     crew = hire(rng, street, day.year)
-    await enroll(crew, street, settings.database_url)
+    app = create_app(settings)
     with tempfile.TemporaryDirectory(prefix="doorstep-demo-") as folder:
-        async with serving(settings) as url:
+        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            services: Services = app.state.services
+            codes = await open_accounts(services.access, street, crew)
+            crew.tokens = await enroll(http, codes)
             outcome = await work(rng, day, street, crew, url, Path(folder))
             demo = Demo(street, crew, outcome, 0.0)
             await read_back(demo, url)
@@ -137,21 +109,17 @@ async def build_demo(
 async def work(
     rng: random.Random, day: date, street: Street, crew: Crew, url: str, folder: Path
 ) -> Outcome:
-    def tablet(name: str) -> Tablet:
-        return Tablet(folder / f"{len(opened)}.sqlite3", url, crew.tokens[name], author=name)
-
     opened: list[Tablet] = []
-    members: dict[str, Worker] = {}
-    mediators: dict[str, Worker] = {}
+
+    def worker(staffer: Staffer) -> Worker:
+        token = crew.tokens[staffer.username]
+        path = folder / f"{len(opened)}.sqlite3"
+        opened.append(Tablet(path, url, token, author=staffer.name))
+        return Worker(staffer.name, staffer.role.label, staffer.unit, opened[-1])
+
     try:
-        for community in street.communities:
-            for grid in community.grids:
-                name = crew.members[grid.code]
-                opened.append(tablet(name))
-                members[grid.code] = Worker(name, "网格员", grid.code, opened[-1])
-            name = crew.mediators[community.code]
-            opened.append(tablet(name))
-            mediators[community.code] = Worker(name, "调解员", community.mediator_grid, opened[-1])
+        members = {grid: worker(staffer) for grid, staffer in crew.members.items()}
+        mediators = {code: worker(staffer) for code, staffer in crew.mediators.items()}
         return await FieldDay(rng, day, street, members, mediators).run()
     finally:
         for each in opened:
@@ -159,13 +127,18 @@ async def work(
 
 
 async def read_back(demo: Demo, url: str) -> None:
-    """Wait for the projection, then ask the read API about (a) and (c)."""
+    """Wait for the projection (an admin's figure: log in as the admin), then ask the read
+    API about (a) and (c) with the tablets' tokens."""
     shown = demo.outcome.shown
-    member_token = demo.crew.tokens[demo.member]
-    invalid_token = demo.crew.tokens[demo.crew.members[shown.invalid_grid]]
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+    member_token = demo.crew.tokens[demo.member.username]
+    invalid_token = demo.crew.tokens[demo.crew.members[shown.invalid_grid].username]
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+        httpx.AsyncClient(base_url=url, timeout=30) as admin,
+    ):
         try:
-            await wait_for_projection(http, member_token)
+            await log_in(admin, demo.crew.admin)
+            await wait_for_projection(admin)
             detail = await get_json(
                 http, f"/api/households/{shown.conflict_household}", member_token
             )
@@ -180,21 +153,25 @@ async def read_back(demo: Demo, url: str) -> None:
             demo.read_api_note = f"the read API did not answer as expected: {error}"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+async def log_in(http: httpx.AsyncClient, staffer: Staffer) -> None:
+    """A browser session: the client keeps its cookie."""
+    body = {"username": staffer.username, "password": staffer.password}
+    response = await http.post("/api/session", json=body)
+    response.raise_for_status()
 
 
-async def get_json(http: httpx.AsyncClient, path: str, token: str) -> dict[str, Any]:
-    response = await http.get(path, headers=bearer(token))
+async def get_json(http: httpx.AsyncClient, path: str, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    response = await http.get(path, headers=headers)
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     return body
 
 
-async def wait_for_projection(http: httpx.AsyncClient, token: str) -> None:
+async def wait_for_projection(http: httpx.AsyncClient) -> None:
     deadline = time.monotonic() + PROJECTION_WAIT
     while time.monotonic() < deadline:
-        lag = await get_json(http, "/api/projection", token)
+        lag = await get_json(http, "/api/projection")
         if not lag.get("pending_documents"):
             return
         await asyncio.sleep(0.1)

@@ -3,7 +3,9 @@
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.db.access_tables import accounts
 from server.db.engine import make_engine
 from server.db.tables import documents
 
@@ -39,12 +41,15 @@ def reset(url: str) -> Path | None:
 
 
 async def refuse_unless_empty(url: str) -> None:
-    """The demo adds to no one's data: a database holding documents is refused."""
+    """The demo adds to no one's data: a database holding documents or accounts is refused."""
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            count = await connection.execute(sa.select(sa.func.count()).select_from(documents))
-            held = count.scalar_one()
+            held = [
+                f"{count} {what}"
+                for what, table in (("documents", documents), ("accounts", accounts))
+                if (count := await _count(connection, table))
+            ]
     finally:
         await engine.dispose()
     if held:
@@ -54,4 +59,11 @@ async def refuse_unless_empty(url: str) -> None:
             if sqlite_path(url)
             else "point DOORSTEP_DATABASE_URL at an empty database"
         )
-        raise DemoRefused(f"the database {shown} already holds {held} documents; {hint}")
+        raise DemoRefused(f"the database {shown} already holds {' and '.join(held)}; {hint}")
+
+
+async def _count(connection: AsyncConnection, table: sa.Table) -> int:
+    count: int = (
+        await connection.execute(sa.select(sa.func.count()).select_from(table))
+    ).scalar_one()
+    return count

@@ -1,18 +1,18 @@
 """A simulated field day, worked on real tablets (`tablet.Tablet`) against a real server.
 
 Before the day, every grid member registers the grid's households, earlier visits and
-cases, and syncs; mediators pull their grid and add what they did on its cases. On the
+cases, and syncs; mediators pull their community and add what they did on its cases. On the
 day every tablet works offline — visits, household edits, new cases, mediation notes —
 including three things a coordinator must see:
 
-(a) the grid member and the mediator of one grid both change one household's phone
-    offline: a concurrent write, kept by the log as a conflict;
+(a) a grid member and the community's mediator both change one household's phone offline:
+    a concurrent write, kept by the log as a conflict;
 (b) both write mediation notes on one case offline: both notes survive the merge;
 (c) a grid member types letters into a new household's phone: the server keeps it and
     flags the record.
 
 In the evening the tablets sync in random order, then once more overnight so every
-tablet has everything of its grid.
+tablet has everything in its scope.
 """
 
 import random
@@ -58,7 +58,8 @@ class Worker:
 
     name: str
     role: str
-    grid: str
+    # The unit served: a member's grid, a mediator's community (the tablet syncs its grids).
+    unit: str
     tablet: Tablet
 
 
@@ -122,7 +123,7 @@ class FieldDay:
         self.work_offline()
         everyone = list(self.members.values()) + list(self.mediators.values())
         evening = self.rng.sample(everyone, len(everyone))
-        self.outcome.sync_order = [f"{w.name}（{w.role}，{w.grid}）" for w in evening]
+        self.outcome.sync_order = [f"{w.name}（{w.role}，{w.unit}）" for w in evening]
         await self.sync(evening)
         await self.sync(self.rng.sample(everyone, len(everyone)))
         self.check()
@@ -160,20 +161,20 @@ class FieldDay:
                 self.open_case(template.key, self.members[code])
 
     def case_grid(self, template: CaseTemplate) -> str:
-        """Mediated cases are in the mediator's grid, the others in another grid."""
+        """Mediated cases are in the community's mediation grid, the others elsewhere."""
         community = self.street.communities[template.community]
         if template.with_mediator:
-            return community.mediator_grid
+            return community.mediation_grid
         return self.rng.choice(
-            [g.code for g in community.grids if g.code != community.mediator_grid]
+            [g.code for g in community.grids if g.code != community.mediation_grid]
         )
 
     def mediators_catch_up(self) -> None:
-        """What the mediators did on their grid's cases before the day."""
+        """What the mediators did on their community's cases before the day."""
         for case in self.cases.values():
             if not case.template.with_mediator or case.template.on_field_day:
                 continue
-            mediator = self.mediators_by_grid()[case.grid]
+            mediator = self.mediator_of(case)
             record = mediator.tablet.record(case.doc_id)
             self.write_notes(record, case, "mediator", before=True)
             for step in status_steps(case.template, case.parties, self.day):
@@ -193,7 +194,7 @@ class FieldDay:
         """Visits, then the grid's cases: new ones registered, notes on the others."""
         self.visits_of_the_day(member)
         for key, case in self.cases.items():
-            if case.grid != member.grid:
+            if case.grid != member.unit:
                 continue
             if case.template.on_field_day:
                 self.open_case(key, member)
@@ -202,11 +203,12 @@ class FieldDay:
                 self.write_notes(record, case, "member", before=False)
 
     def mediators_day(self, mediator: Worker) -> None:
-        """Notes and status changes on the cases of the grid the mediator's tablet has."""
+        """Notes and status changes on the community's mediated cases."""
         for case in self.cases.values():
             template = case.template
             # A case registered today by the member is not on this tablet yet.
-            if case.grid != mediator.grid or not template.with_mediator or template.on_field_day:
+            mine = self.mediator_of(case) is mediator
+            if not mine or not template.with_mediator or template.on_field_day:
                 continue
             record = mediator.tablet.record(case.doc_id)
             self.write_notes(record, case, "mediator", before=False)
@@ -214,7 +216,7 @@ class FieldDay:
                 self.write(record, {"status": template.field_day_status.value})
 
     def visits_of_the_day(self, member: Worker) -> None:
-        homes = self.homes[member.grid]
+        homes = self.homes[member.unit]
         count = min(len(homes), self.rng.randint(*VISITS_ON_THE_DAY))
         minute = 8 * 60 + 40
         for home in self.rng.sample(homes, count):
@@ -251,10 +253,10 @@ class FieldDay:
             self.outcome.counts["household edits"] += 1
 
     def concurrent_phone(self) -> None:
-        """(a) The grid member and the mediator of one grid both change a household's phone."""
+        """(a) A grid member and the community's mediator both change a household's phone."""
         case = self.cases[SHARED_CASE]
         home = case.parties.home
-        member, mediator = self.members[case.grid], self.mediators_by_grid()[case.grid]
+        member, mediator = self.members[case.grid], self.mediator_of(case)
         shown = self.outcome.shown
         shown.conflict_household, shown.conflict_grid = home.doc_id, case.grid
         for worker in (member, mediator):
@@ -265,7 +267,7 @@ class FieldDay:
     def invalid_phone(self) -> None:
         """(c) A renter moved in; the member typed 拼音 into the phone field."""
         community = self.street.communities[1]
-        grid = next(g for g in community.grids if g.code != community.mediator_grid)
+        grid = next(g for g in community.grids if g.code != community.mediation_grid)
         member = self.members[grid.code]
         home = make_home(self.rng, grid, self.day.year, self.taken[grid.code], renter)
         home.phone = INVALID_PHONE
@@ -279,14 +281,14 @@ class FieldDay:
     # Records ---------------------------------------------------------------------------
 
     def new_household(self, member: Worker, home: Home) -> None:
-        record = member.tablet.new_record(RecordKind.HOUSEHOLD.value, member.grid, home.fields())
+        record = member.tablet.new_record(RecordKind.HOUSEHOLD.value, member.unit, home.fields())
         home.doc_id = record.id
         self.outcome.counts["households"] += 1
-        self.outcome.households[member.grid] = self.outcome.households.get(member.grid, 0) + 1
+        self.outcome.households[member.unit] = self.outcome.households.get(member.unit, 0) + 1
 
     def new_visit(self, member: Worker, home: Home, at: datetime, *, past: bool) -> None:
         fields = visit_fields(self.rng, home, member.name, at, past=past)
-        member.tablet.new_record(RecordKind.VISIT.value, member.grid, fields)
+        member.tablet.new_record(RecordKind.VISIT.value, member.unit, fields)
         counts = self.outcome.counts
         counts["visits"] += 1
         counts["needs"] += len(fields.get("needs", []))
@@ -326,8 +328,8 @@ class FieldDay:
 
     # Helpers ---------------------------------------------------------------------------
 
-    def mediators_by_grid(self) -> dict[str, Worker]:
-        return {worker.grid: worker for worker in self.mediators.values()}
+    def mediator_of(self, case: OpenCase) -> Worker:
+        return self.mediators[self.street.communities[case.template.community].code]
 
     def moment(self, days_ago: int, earliest: int, latest: int) -> datetime:
         minute = self.rng.randint(earliest, latest)

@@ -1,7 +1,7 @@
 """The demo's organisation tree: one street, three communities, twelve grids.
 
-Org tree tables do not exist yet (accounts and the tree come with a later issue), so the
-tree is data here. Grid codes read street-community-grid: `LP-01-03`.
+The demo writes this tree into the org tables (server/demo/staff.py). Grid codes read
+street-community-grid: `LP-01-03`.
 """
 
 from dataclasses import dataclass
@@ -33,8 +33,9 @@ class Community:
     code: str
     name: str
     grids: tuple[Grid, ...]
-    # The mediator's tablet syncs this grid (a device has one grid).
-    mediator_grid: str
+    # Where the community's mediated cases are, so that the demo's shared case meets a grid
+    # member and the mediator in one grid (the mediator serves the whole community).
+    mediation_grid: str
 
     def grid(self, code: str) -> Grid:
         return next(grid for grid in self.grids if grid.code == code)
@@ -83,7 +84,7 @@ STREET = Street(
                     Compound("梅林新村", 1, 6, 2, 5, 30.4262, 120.3034),
                 ),
             ),
-            mediator_grid="LP-01-02",
+            mediation_grid="LP-01-02",
         ),
         Community(
             "LP-02",
@@ -107,7 +108,7 @@ STREET = Street(
                     "LP-02-04", "望梅公寓网格", Compound("望梅公寓", 1, 6, 2, 17, 30.4147, 120.2970)
                 ),
             ),
-            mediator_grid="LP-02-01",
+            mediation_grid="LP-02-01",
         ),
         Community(
             "LP-03",
@@ -126,33 +127,28 @@ STREET = Street(
                     "LP-03-04", "临平新苑网格", Compound("临平新苑", 1, 10, 2, 6, 30.4071, 120.3027)
                 ),
             ),
-            mediator_grid="LP-03-03",
+            mediation_grid="LP-03-03",
         ),
     ),
 )
 
 
-def render_tree(
-    street: Street,
-    members: dict[str, str],
-    mediators: dict[str, str],
-    households: dict[str, int],
-) -> str:
-    """The tree as text: grid code → member name, community code → mediator name."""
-    lines = [f"{street.name} {street.code}"]
+def render_tree(street: Street, staff: dict[str, list[str]], households: dict[str, int]) -> str:
+    """The tree as text, each unit with the people serving it (unit code → "网格员 王芳")."""
+
+    def served(code: str) -> str:
+        return "".join(f" · {who}" for who in staff.get(code, []))
+
+    lines = [f"{street.name} {street.code}{served(street.code)}"]
     for c, community in enumerate(street.communities):
         last_community = c == len(street.communities) - 1
         branch, stem = ("└─ ", "   ") if last_community else ("├─ ", "│  ")
-        mediator = mediators.get(community.code, "—")
-        lines.append(
-            f"{branch}{community.name} {community.code} · 调解员 {mediator}"
-            f"（平板同步 {community.mediator_grid}）"
-        )
+        lines.append(f"{branch}{community.name} {community.code}{served(community.code)}")
         for g, grid in enumerate(community.grids):
             twig = "└─ " if g == len(community.grids) - 1 else "├─ "
             compounds = "、".join(compound.name for compound in grid.compounds)
             lines.append(
-                f"{stem}{twig}{grid.code} {grid.name}（{compounds}）"
-                f" · 网格员 {members.get(grid.code, '—')} · {households.get(grid.code, 0)} 户"
+                f"{stem}{twig}{grid.code} {grid.name}（{compounds}）{served(grid.code)}"
+                f" · {households.get(grid.code, 0)} 户"
             )
     return "\n".join(lines)

@@ -1,8 +1,10 @@
-"""`doorstep demo --no-serve` builds a street's field day through the real paths; a server
-started on the result hands a new tablet of a demo grid everything recorded there."""
+"""`doorstep demo --no-serve` builds a street's field day through the real paths, with real
+accounts; a server started on the result enrolls a new tablet for a demo member and hands it
+everything recorded in the grid, and lets a coordinator log in with the demo password."""
 
 import os
 import re
+import sqlite3
 import subprocess
 import time
 from collections import Counter
@@ -17,16 +19,25 @@ from pycrdt import Doc
 from schemas.wire import SyncRequest, SyncResponse
 from server.demo.cases import CASES, SHARED_CASE
 from server.demo.org import STREET
+from server.demo.staff import DEMO_PASSWORD
 from sync.layout import to_plain
 
 from .conftest import DOORSTEP, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-# The grid of the shared case: where (a) and (b) happen.
-DEMO_GRID = STREET.communities[
+# The community and grid of the shared case: where (a) and (b) happen.
+DEMO_COMMUNITY = STREET.communities[
     next(case for case in CASES if case.key == SHARED_CASE).community
-].mediator_grid
+]
+DEMO_GRID = DEMO_COMMUNITY.mediation_grid
+ACCOUNTS_BY_ROLE = {
+    "grid_member": 12,
+    "mediator": 3,
+    "coordinator": 3,
+    "street_officer": 1,
+    "admin": 1,
+}
 MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
@@ -39,6 +50,23 @@ def demo(database_url: str, workdir: Path, *args: str) -> subprocess.CompletedPr
         text=True,
         timeout=120,
     )
+
+
+def enroll(server: ServerProcess, username: str) -> str:
+    """A new tablet for a demo account: `doorstep device enroll`, redeemed on the server."""
+    started = subprocess.run(
+        [DOORSTEP, "device", "enroll", "--account", username, "--name", "检查用平板"],
+        env=server.env,
+        cwd=server.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 0, started.stderr
+    answer = httpx.post(f"{server.url}/api/enroll", json={"code": started.stdout.strip()})
+    assert answer.status_code == 201, answer.text
+    token: str = answer.json()["token"]
+    return token
 
 
 def pull_grid(base_url: str, token: str) -> dict[str, dict[str, Any]]:
@@ -59,6 +87,21 @@ def pull_grid(base_url: str, token: str) -> dict[str, dict[str, Any]]:
                 return {doc_id: to_plain(doc) for doc_id, doc in docs.items()}
 
 
+def coordinator_sees_flagged_household(base_url: str, summary: str) -> bool:
+    """Log in as the coordinator the summary names, and look for the household of (c)."""
+    username = re.search(r'"username": "(coordinator-[\w-]+)"', summary)
+    flagged = re.search(r"\(c\) household ([0-9a-f-]{36})", summary)
+    assert username and flagged, summary
+    with httpx.Client(base_url=base_url, timeout=30) as browser:
+        login = browser.post(
+            "/api/session", json={"username": username.group(1), "password": DEMO_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        page = browser.get("/api/households", params={"has_issues": "true"})
+        assert page.status_code == 200, page.text
+        return flagged.group(1) in {item["doc_id"] for item in page.json()["items"]}
+
+
 def current_writes(doc: dict[str, Any], field: str) -> list[dict[str, Any]]:
     """The log entries for `field` no other entry has seen: two or more is a conflict."""
     entries = [entry for entry in doc["log"] if entry["f"] == field]
@@ -74,12 +117,39 @@ def test_demo_builds_a_field_day_a_new_tablet_pulls(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     assert elapsed < 60, f"the demo took {elapsed:.0f} s to build"
 
+    # Everyone has an account; only desk accounts have a password, and never in clear.
+    with sqlite3.connect(tmp_path / "demo.db") as db:
+        roles = dict(db.execute("SELECT role, count(*) FROM accounts GROUP BY role").fetchall())
+        with_password = {
+            role
+            for (role,) in db.execute("SELECT role FROM accounts WHERE password_hash IS NOT NULL")
+        }
+        enrolled = db.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'device.enrolled'"
+        ).fetchone()
+        hashes = [row[0] for row in db.execute("SELECT password_hash FROM accounts")]
+    assert roles == ACCOUNTS_BY_ROLE
+    assert with_password == {"coordinator", "street_officer", "admin"}
+    assert enrolled == (15,)  # every tablet redeemed a one-time code
+    assert DEMO_PASSWORD not in repr(hashes)
+    assert f"password {DEMO_PASSWORD}" in built.stdout and "for this demo only" in built.stdout
+    assert "device add" not in built.stdout
+    assert "doorstep device enroll --account member-" in built.stdout
+
     server = ServerProcess(database_url, tmp_path)
     server.start()
     try:
-        docs = pull_grid(server.url, server.add_device(DEMO_GRID, "检查用平板"))
+        docs = pull_grid(server.url, enroll(server, f"member-{DEMO_GRID.lower()}"))
+        # The mediator serves the whole community: every grid of it, nothing else.
+        mediator_docs = pull_grid(
+            server.url, enroll(server, f"mediator-{DEMO_COMMUNITY.code.lower()}")
+        )
+        coordinator = coordinator_sees_flagged_household(server.url, built.stdout)
     finally:
         server.stop()
+    community_grids = {grid.code for grid in DEMO_COMMUNITY.grids}
+    assert {doc["meta"]["grid"] for doc in mediator_docs.values()} == community_grids
+    assert set(docs) <= set(mediator_docs)
 
     assert {doc["meta"]["grid"] for doc in docs.values()} == {DEMO_GRID}
     kinds = Counter(doc["meta"]["kind"] for doc in docs.values())
@@ -111,9 +181,11 @@ def test_demo_builds_a_field_day_a_new_tablet_pulls(tmp_path: Path) -> None:
     assert all(note["kind"] == "mediation" and note["method"] for note in notes)
     assert shared[0] in built.stdout
 
-    # (c) a record with letters for a phone (another grid) was flagged, not refused.
+    # (c) a record with letters for a phone (another grid) was flagged, not refused; the
+    # community's coordinator, logged in with the demo password, finds it.
     assert "refused: none" in built.stdout
     assert "flagged fields.phone" in built.stdout
+    assert coordinator
 
     # The demo adds to no one's data: a second run on the same database is refused.
     again = demo(database_url, tmp_path)

@@ -10,8 +10,12 @@ import httpx
 import sqlalchemy as sa
 from litestar import Litestar
 
+from server.access.audit import SYSTEM
+from server.access.authenticate import SESSION_COOKIE
+from server.access.org import Unit
 from server.access.provision import enrolled_device
 from server.access.roles import Role
+from server.access.secrets import csrf_token
 from server.app import create_app
 from server.db.tables import updates
 from server.settings import Settings
@@ -112,3 +116,51 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         stopping.set()
         await task
+
+
+# --- People and their credentials, for access tests ---------------------------------------
+
+PASSWORD = "lamp-post-orchard-42"
+
+
+@dataclass(frozen=True)
+class Person:
+    account_id: str
+    username: str
+    role: Role
+
+
+async def person(
+    harness: Harness, role: Role, units: list[str], username: str, password: str = PASSWORD
+) -> Person:
+    """An account of `role` attached to `units` (which must exist), with a password."""
+    account = await harness.services.access.accounts.create(
+        username, username, role, units, password, SYSTEM
+    )
+    return Person(account, username, role)
+
+
+async def device_headers(harness: Harness, someone: Person) -> dict[str, str]:
+    device = await harness.services.access.devices.add(someone.account_id, "平板", SYSTEM)
+    return {"Authorization": f"Bearer {device.token}"}
+
+
+async def session_headers(
+    harness: Harness, someone: Person, password: str = PASSWORD
+) -> dict[str, str]:
+    """A logged-in browser: the session cookie and the CSRF token it must send on writes."""
+    session = await harness.services.access.sessions.login(someone.username, password, "10.0.0.9")
+    return {
+        "Cookie": f"{SESSION_COOKIE}={session.secret}",
+        "X-CSRF-Token": csrf_token(session.secret),
+    }
+
+
+async def machine_headers(harness: Harness, units: list[str]) -> dict[str, str]:
+    made = await harness.services.access.machine_tokens.create("夜间报表", units, SYSTEM)
+    return {"Authorization": f"Bearer {made.token}"}
+
+
+async def org(harness: Harness, *units: Unit) -> None:
+    """Create or move units, parents first."""
+    await harness.services.access.org.put(list(units), SYSTEM)
