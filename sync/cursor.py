@@ -1,10 +1,13 @@
 """Pull cursors: an opaque token holding the last sequence seen per grid.
 
-Per grid, so a device that gains a grid starts that grid from the beginning.
+Per grid, so a device that gains a grid starts that grid from the beginning. A grid still
+being joined (pulled whole, the device's own updates included) is stored as -(seq + 1):
+cursors of older servers never hold a negative number, so both kinds decode.
 """
 
 import base64
 import binascii
+from collections.abc import Set
 
 import msgspec
 
@@ -14,17 +17,18 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(dict[str, int])
 
 
-def encode_cursor(seqs: dict[str, int]) -> str:
-    return base64.urlsafe_b64encode(_encoder.encode(seqs)).rstrip(b"=").decode()
+def encode_cursor(seqs: dict[str, int], joining: Set[str] = frozenset()) -> str:
+    stored = {grid: -(seq + 1) if grid in joining else seq for grid, seq in seqs.items()}
+    return base64.urlsafe_b64encode(_encoder.encode(stored)).rstrip(b"=").decode()
 
 
-def decode_cursor(token: str | None) -> dict[str, int]:
+def decode_cursor(token: str | None) -> tuple[dict[str, int], frozenset[str]]:
+    """The sequence seen per grid, and the grids still being joined."""
     if not token:
-        return {}
+        return {}, frozenset()
     try:
-        seqs = _decoder.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        stored = _decoder.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, msgspec.DecodeError) as error:
         raise Refused(Reason.MALFORMED_CURSOR, "the cursor is not one this server gave") from error
-    if any(seq < 0 for seq in seqs.values()):
-        raise Refused(Reason.MALFORMED_CURSOR, "the cursor is not one this server gave")
-    return seqs
+    joining = frozenset(grid for grid, seq in stored.items() if seq < 0)
+    return {grid: -seq - 1 if seq < 0 else seq for grid, seq in stored.items()}, joining

@@ -223,13 +223,28 @@ class SyncEngine:
         return entry
 
     async def pull(self, scope: Scope, cursor: str | None, max_bytes: int | None) -> PullPage:
-        """The next page of updates in the caller's grids, the caller's own left out."""
-        seen = decode_cursor(cursor)
+        """The next page of updates in the caller's grids, the caller's own left out.
+
+        A grid that joined the scope since the cursor was made is pulled first and whole,
+        the caller's own updates included: the tablet may have dropped its copies of them
+        when the grid left its scope before. The cursor remembers a grid being joined.
+        """
+        seen, joining = decode_cursor(cursor)
         cursors = {grid: seen.get(grid, 0) for grid in sorted(scope.grids)}
         budget = min(max_bytes or self.limits.pull_max_bytes, self.limits.pull_max_bytes)
+        dropped = sorted(set(seen) - scope.grids)
+        if seen:  # a first pull sends everything but the device's own, just pushed
+            joining = (joining | (scope.grids - set(seen))) & scope.grids
+        if joining:
+            batch = await self.store.since(
+                {grid: cursors[grid] for grid in joining}, None, budget, self.limits.pull_max_rows
+            )
+            advanced = {**cursors, **{grid: max(cursors[grid], batch.last_seq) for grid in joining}}
+            still = joining if batch.more else frozenset()
+            # More, always: the other grids' page comes once the joining ones are in.
+            return PullPage(batch.updates, encode_cursor(advanced, still), True, dropped)
         batch = await self.store.since(cursors, scope.device, budget, self.limits.pull_max_rows)
         advanced = {grid: max(seq, batch.last_seq) for grid, seq in cursors.items()}
-        dropped = sorted(set(seen) - scope.grids)
         return PullPage(batch.updates, encode_cursor(advanced), batch.more, dropped)
 
     async def state_vector(self, scope: Scope, doc_id: str) -> bytes:

@@ -290,6 +290,7 @@ async def test_a_lost_grid_is_dropped_from_the_tablet_but_unsent_edits_are_kept(
     report = await tablet.sync()
     assert report.pushed == 1 and report.refused == []
     assert tablet.record(others.id).get("title") == "楼道堆物"
+    assert tablet.record(left.id).get("room") == "201"  # its own, dropped before, is back
     await li.sync()
     assert li.record(edited.id).get("room") == "202A"
     await tablet.close()

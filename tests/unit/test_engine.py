@@ -178,3 +178,34 @@ async def test_dropped_grids_are_reported() -> None:
 async def test_a_cursor_not_from_the_server_is_refused(engine: SyncEngine) -> None:
     with pytest.raises(Exception, match="malformed_cursor"):
         await engine.pull(ALICE, "not a cursor!", None)
+
+
+async def _pull_all(engine: SyncEngine, scope: Scope, cursor: str | None) -> tuple[list[str], str]:
+    docs: list[str] = []
+    while True:
+        page = await engine.pull(scope, cursor, None)
+        docs += [u.doc_id for u in page.updates]
+        cursor = page.cursor
+        if not page.more:
+            return docs, cursor
+
+
+async def test_a_regained_grid_brings_back_the_devices_own_documents() -> None:
+    """The tablet dropped its copies when the grid left its scope: it needs them again."""
+    engine = SyncEngine(MemoryStore(), Limits(pull_max_bytes=2000))
+    both = Scope(device="d", grids=frozenset({"G1", "G2"}))
+    only_g1 = Scope(device="d", grids=frozenset({"G1"}))
+    own = []
+    for _ in range(12):  # several pages' worth, so joining spans pages
+        doc_id, _, first = new_record(grid="G2", findings="很长的记录" * 40)
+        await engine.push(both, [PushItem(doc_id, first)])
+        own.append(doc_id)
+    pulled, cursor = await _pull_all(engine, both, None)
+    assert pulled == []  # never echoed while the grid stays
+    narrowed = await engine.pull(only_g1, cursor, None)
+    assert narrowed.dropped_grids == ["G2"]
+    regained, cursor = await _pull_all(engine, both, narrowed.cursor)
+    assert regained == own
+    doc_id, _, first = new_record(grid="G2")
+    await engine.push(both, [PushItem(doc_id, first)])
+    assert (await _pull_all(engine, both, cursor))[0] == []  # and no echo afterwards
