@@ -1,5 +1,6 @@
 """Accounts: a role, the units they serve, and (for people at a desk) a password."""
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from server.access.audit import Actor, Audit
 from server.access.principal import Principal
 from server.access.roles import Role
 from server.access.secrets import hash_password
-from server.db.access_tables import account_units, accounts, org_units
+from server.db.access_tables import account_units, accounts, org_units, sessions
 from server.db.engine import write_transaction
 from server.errors import ClientError
 
@@ -65,7 +66,7 @@ class Accounts:
         if password is not None:
             _check_password(password)
         # Hashed before the transaction: argon2 takes a while, and SQLite has one writer.
-        password_hash = hash_password(password) if password else None
+        password_hash = await asyncio.to_thread(hash_password, password) if password else None
         account_id = str(uuid.uuid4())
         taken = ClientError(409, "username_taken", f"{username!r} is taken")
         async with write_transaction(self._engine) as connection:
@@ -106,7 +107,7 @@ class Accounts:
             detail["disabled"] = change.disabled
         if change.password is not None:
             _check_password(change.password)
-            values["password_hash"] = hash_password(change.password)
+            values["password_hash"] = await asyncio.to_thread(hash_password, change.password)
             detail["password"] = "changed"
         async with write_transaction(self._engine) as connection:
             exists = await connection.scalar(
@@ -117,6 +118,13 @@ class Accounts:
             if values:
                 await connection.execute(
                     accounts.update().where(accounts.c.id == account_id).values(values)
+                )
+            if change.password is not None or change.disabled:
+                # A new password ends the sessions the old one opened, wherever they are.
+                await connection.execute(
+                    sessions.update()
+                    .where(sessions.c.account_id == account_id, sessions.c.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC))
                 )
             if change.units is not None:
                 await check_units(connection, change.units)

@@ -5,10 +5,12 @@ the audit log itself, so it holds across server processes and restarts. After a 
 failures each further attempt must wait twice as long as the one before.
 """
 
+import asyncio
 import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -60,22 +62,13 @@ class Sessions:
         self._engine = engine
         self._audit = audit
         self.policy = policy
+        self._one_at_a_time = asyncio.Lock()
 
     async def login(self, username: str, password: str, ip: str | None) -> NewSession:
-        actor = Actor(username=username[:64], ip=ip)
-        async with self._engine.connect() as connection:
-            wait = await self._wait(connection, username, ip)
-            account = (
-                await connection.execute(sa.select(accounts).where(accounts.c.username == username))
-            ).first()
-        if wait > 0:
-            await self._audit.record("login", actor, outcome="throttled", target=username[:100])
-            raise TooManyAttempts(wait)
-        # Checked even for an unknown username, so both take as long (no user enumeration).
-        matches = password_matches(account.password_hash if account else None, password)
-        if account is None or not matches or account.disabled_at is not None:
-            await self._audit.record("login", actor, outcome="failed", target=username[:100])
-            raise NotAuthenticated("login_failed", "wrong username or password")
+        # One attempt at a time per process: concurrent guesses would all read the failure
+        # count before any of them is written. Throttled attempts pass quickly.
+        async with self._one_at_a_time:
+            account = await self._check_password(username, password, ip)
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         session = NewSession(secret, account.id, now + self.policy.session_lifetime)
@@ -98,19 +91,41 @@ class Sessions:
             )
         return session
 
+    async def _check_password(self, username: str, password: str, ip: str | None) -> Any:
+        """The account, if the attempt is allowed and right; audits what went wrong."""
+        actor = Actor(username=username[:64], ip=ip)
+        async with self._engine.connect() as connection:
+            wait = await self._wait(connection, username, ip)
+            account = (
+                await connection.execute(sa.select(accounts).where(accounts.c.username == username))
+            ).first()
+        if wait > 0:
+            await self._audit.record("login", actor, outcome="throttled", target=username[:100])
+            raise TooManyAttempts(wait)
+        # Checked even for an unknown username, so both take as long (no user enumeration);
+        # in a thread, as argon2 takes tens of milliseconds and releases the GIL.
+        password_hash = account.password_hash if account else None
+        matches = await asyncio.to_thread(password_matches, password_hash, password)
+        if account is None or not matches or account.disabled_at is not None:
+            await self._audit.record("login", actor, outcome="failed", target=username[:100])
+            raise NotAuthenticated("login_failed", "wrong username or password")
+        return account
+
     async def _wait(self, connection: AsyncConnection, username: str, ip: str | None) -> float:
         """Seconds until the next attempt for this username or address is allowed."""
-        by_name = await self._recent(connection, audit_log.c.target == username[:100])
+        by_name = await self._recent(connection, audit_log.c.target == username[:100], True)
         waits = [self._backoff(by_name, self.policy.free_failures)]
         if ip:
-            by_address = await self._recent(connection, audit_log.c.ip == ip)
+            # Not reset by a success: a guesser with an account of their own could.
+            by_address = await self._recent(connection, audit_log.c.ip == ip, False)
             waits.append(self._backoff(by_address, self.policy.free_failures_per_address))
         return max(waits)
 
     async def _recent(
-        self, connection: AsyncConnection, who: sa.ColumnElement[bool]
+        self, connection: AsyncConnection, who: sa.ColumnElement[bool], reset_by_success: bool
     ) -> list[datetime]:
-        """Times of the failures since the last success within the window, newest first."""
+        """Times of the failures within the window (since the last success if
+        `reset_by_success`), newest first."""
         since = datetime.now(UTC) - self.policy.window
         rows = await connection.execute(
             sa.select(audit_log.c.at, audit_log.c.outcome)
@@ -120,7 +135,7 @@ class Sessions:
         )
         failures: list[datetime] = []
         for at, outcome in rows:
-            if outcome == "ok":
+            if outcome == "ok" and reset_by_success:
                 break
             if outcome == "failed":
                 failures.append(at)

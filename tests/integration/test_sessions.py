@@ -282,3 +282,35 @@ async def test_one_address_trying_many_names_is_slowed_down(database_url: str) -
         attempts: list[Any] = await logins(harness)
         assert attempts[-1] == ("throttled", "zhang", CLIENT_IP)
         assert [outcome for outcome, *_ in attempts] == ["failed"] * 4 + ["throttled"]
+
+
+async def test_guesses_sent_at_once_are_throttled_like_guesses_in_a_row(
+    database_url: str,
+) -> None:
+    policy = LoginPolicy(free_failures=3, backoff_seconds=60, free_failures_per_address=100)
+    async with running_app(database_url, login=policy) as harness:
+        await people(harness)
+        answers = await asyncio.gather(*(login(harness.client, "zhang", WRONG) for _ in range(8)))
+        assert sorted(a.status_code for a in answers) == [401] * 3 + [429] * 5
+
+
+async def test_an_own_success_does_not_reset_an_addresss_failures(database_url: str) -> None:
+    """A guesser with an account of their own cannot log in to wipe the count."""
+    policy = LoginPolicy(free_failures=3, backoff_seconds=60, free_failures_per_address=4)
+    async with running_app(database_url, login=policy) as harness:
+        await people(harness)
+        for name in ("liu", "chen", "zhao"):
+            assert (await login(harness.client, name, WRONG)).status_code == 401
+        assert (await login(harness.client, "wang", PASSWORD)).status_code == 200
+        assert (await login(harness.client, "li", WRONG)).status_code == 401
+        assert retry_after(await login(harness.client, "zhou", WRONG)) > 0
+
+
+async def test_a_new_password_ends_the_sessions_of_the_old(harness: Harness) -> None:
+    cookie = session_cookie(await login(harness.client, "zhang", PASSWORD))
+    assert (await harness.client.get("/api/session")).status_code == 200
+    account = (await harness.client.get("/api/session")).json()["account"]["id"]
+    change = AccountChange(password="a brand new passphrase")
+    await harness.services.access.accounts.change(account, change, SYSTEM)
+    answer = await harness.client.get("/api/session")
+    assert (answer.status_code, reason(answer)) == (401, "session_expired"), cookie
