@@ -18,7 +18,7 @@ from msgspec import Meta
 from server.access.authenticate import APP_VERSION_HEADER, SESSION_COOKIE
 from server.access.principal import Forbidden, Principal
 from server.access.roles import Role
-from server.access.secrets import csrf_token
+from server.access.secrets import PROPOSED_DEVICE_TOKEN, csrf_token
 from server.db.access_tables import accounts
 from server.errors import ClientError, NotAuthenticated
 from server.settings import Settings
@@ -195,13 +195,43 @@ async def enroll(
     return Response(answer, status_code=201, headers=NO_STORE)
 
 
-@post("/api/device/rotate", status_code=200)
-async def rotate(services: ServicesDep, caller: Caller) -> Response[DeviceToken]:
-    """A new token for the calling device; the one that called stops working at once."""
+class Rotate(msgspec.Struct, forbid_unknown_fields=True):
+    # Proposed by the tablet and kept by it before asking: if the answer is lost, the
+    # tablet still holds the token the server may have switched to.
+    token: Annotated[str, Meta(pattern=PROPOSED_DEVICE_TOKEN)] | None = None
+
+
+class DeviceView(msgspec.Struct):
+    device_id: str
+    username: str
+    display_name: str
+    grids: list[str]
+
+
+def _device(caller: Principal) -> str:
     if caller.kind != "device" or caller.device_id is None:
-        raise Forbidden("device_required", "a device rotates its own token with that token")
-    new = await services.access.devices.rotate(caller.device_id, caller)
+        raise Forbidden("device_required", "this is for a device, with its own token")
+    return caller.device_id
+
+
+@get("/api/device")
+async def this_device(services: ServicesDep, caller: Caller) -> DeviceView:
+    """The calling device: its account and the grids it syncs (also a token check)."""
+    device_id = _device(caller)
+    account = await _account(services, caller)
+    return DeviceView(device_id, account.username, account.display_name, sorted(caller.grids))
+
+
+@post("/api/device/rotate", status_code=200)
+async def rotate(
+    request: Request[object, object, State], services: ServicesDep, caller: Caller
+) -> Response[DeviceToken]:
+    """A new token for the calling device (the one it proposes, or one the server makes);
+    the token that called stops working at once."""
+    device_id = _device(caller)
+    proposed = (await _body(request, Rotate)).token if await request.body() else None
+    new = await services.access.devices.rotate(device_id, caller, proposed)
     return Response(DeviceToken(new.id, new.token), headers=NO_STORE)
 
 
-ROUTES: list[HTTPRouteHandler] = [login, whoami, logout, logout_form, enroll, rotate]
+ROUTES: list[HTTPRouteHandler] = [login, whoami, logout, logout_form, enroll, this_device, rotate]

@@ -8,6 +8,7 @@ loses a grid, the next sync drops that grid's documents here, except those with 
 the server has not accepted (they are kept and reported, never thrown away).
 """
 
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ class _Enrolled(msgspec.Struct):
 
 
 _decode_enrolled = msgspec.json.Decoder(_Enrolled).decode
+DEVICE_TOKEN_PREFIX = "dst_"
 
 
 class RequestFailed(Exception):
@@ -217,6 +219,7 @@ class Tablet:
 
     async def sync(self, max_bytes: int | None = None) -> SyncReport:
         """Push the outbox and pull until up to date. Safe to repeat; resumes after a failure."""
+        await self._settle_rotation()
         report = SyncReport()
         while True:
             pending = self.store.unsent(PUSH_BYTES, PUSH_COUNT)
@@ -315,19 +318,44 @@ class Tablet:
     # Device token ------------------------------------------------------------
 
     async def rotate_token(self) -> None:
-        """Swap the device token for a new one, kept in the local store; the old one stops
-        working at once. If the answer is lost on the way the server may have rotated
-        already: the next sync then fails with `invalid_token`, and the tablet enrolls
-        again at the same path (its records and unsent edits stay there)."""
+        """Swap the device token for a new one; the old one stops working at once.
+
+        The tablet makes the new token and keeps it before asking, so a lost answer
+        cannot lock it out: the next sync or rotation finds out which token the server
+        holds and keeps that one.
+        """
+        await self._settle_rotation()
+        proposed = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self.store.save_pending_token(proposed)
         try:
-            response = await self._http.post("/api/device/rotate", headers=self._headers())
+            response = await self._http.post(
+                "/api/device/rotate", json={"token": proposed}, headers=self._headers()
+            )
         except httpx.HTTPError as error:
             raise RequestFailed(f"no answer from the server: {error!r}") from error
         if response.status_code != 200:
+            self.store.save_pending_token(None)
             raise _refused(RequestFailed, "rotation refused", response)
+        self._adopt(proposed)
+
+    def _adopt(self, token: str) -> None:
+        self.store.save_token(token)
+        self.store.save_pending_token(None)
+        self._token = token
+
+    async def _settle_rotation(self) -> None:
+        """After a rotation whose answer was lost: keep whichever token the server has."""
+        proposed = self.store.pending_token()
+        if proposed is None:
+            return
         try:
-            rotated = _decode_enrolled(response.content)
-        except msgspec.DecodeError as error:
-            raise RequestFailed(f"unreadable answer: {error}") from error
-        self.store.save_token(rotated.token, rotated.device_id)
-        self._token = rotated.token
+            if await self._works(self._token):
+                self.store.save_pending_token(None)  # the request never arrived
+            elif await self._works(proposed):
+                self._adopt(proposed)
+        except httpx.HTTPError as error:
+            raise RequestFailed(f"no answer from the server: {error!r}") from error
+
+    async def _works(self, token: str) -> bool:
+        headers = {**self._headers(), "Authorization": f"Bearer {token}"}
+        return (await self._http.get("/api/device", headers=headers)).status_code == 200

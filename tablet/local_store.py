@@ -149,6 +149,17 @@ class LocalStore:
             if device_id is not None:
                 self._set("device_id", device_id)
 
+    def pending_token(self) -> str | None:
+        """A token this tablet proposed in a rotation whose answer it has not seen."""
+        return self._get("pending_token")
+
+    def save_pending_token(self, token: str | None) -> None:
+        with self._transaction():
+            if token is None:
+                self._db.execute("DELETE FROM settings WHERE key = 'pending_token'")
+            else:
+                self._set("pending_token", token)
+
     def _get(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

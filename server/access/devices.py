@@ -198,9 +198,12 @@ class Devices:
             )
             await self._audit.record("sync", principal, detail=detail, connection=connection)
 
-    async def rotate(self, device_id: str, by: Actor | Principal) -> NewDevice:
-        """A new token for the device; the old one stops working at once."""
-        token = new_token(DEVICE_TOKEN_PREFIX)
+    async def rotate(
+        self, device_id: str, by: Actor | Principal, token: str | None = None
+    ) -> NewDevice:
+        """A new token for the device (`token` if the tablet proposed one); the old one
+        stops working at once."""
+        token = token or new_token(DEVICE_TOKEN_PREFIX)
         async with write_transaction(self._engine) as connection:
             account_id = (
                 await connection.execute(

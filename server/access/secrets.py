@@ -14,6 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 DEVICE_TOKEN_PREFIX = "dst_"
 MACHINE_TOKEN_PREFIX = "dsm_"
+# A token a tablet proposes when it rotates: as long and as random as the server's own.
+PROPOSED_DEVICE_TOKEN = r"^dst_[A-Za-z0-9_-]{43,128}$"
 # Enrollment codes are typed by hand when a camera fails: no 0/O, 1/I/L.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10

@@ -581,6 +581,15 @@ async def logged_out(p: Probe, response: httpx.Response, ask: Ask) -> None:
     expect(await p.send(Ask("GET", "/api/session")), 401, "session_expired")
 
 
+async def this_device(p: Probe) -> Ask:
+    return Ask("GET", "/api/device")
+
+
+async def is_this_device(p: Probe, response: httpx.Response, ask: Ask) -> None:
+    expect(response, 200)
+    assert set(response.json()["grids"]) == p.who.grids
+
+
 async def rotate_own(p: Probe) -> Ask:
     return Ask("POST", "/api/device/rotate")
 
@@ -634,6 +643,7 @@ SESSION_ROWS = [
         refused=session_only,
         fresh=True,
     ),
+    row("GET /api/device", {DEVICE}, this_device, is_this_device),
     row("POST /api/device/rotate", {DEVICE}, rotate_own, rotated_own, fresh=True),
     row("POST /api/session (log in)", set(), log_in, logged_in),
     row("POST /api/enroll", set(), enroll_own, enrolled_own),

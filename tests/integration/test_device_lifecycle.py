@@ -17,7 +17,7 @@ from server.access.roles import Role
 from server.access.secrets import hash_secret
 from server.db.access_tables import audit_log, devices, enrollments
 from server.db.tables import metadata
-from tablet import EnrollmentFailed, NotEnrolled, SyncFailed, Tablet
+from tablet import EnrollmentFailed, NotEnrolled, RequestFailed, SyncFailed, Tablet
 from tablet.client import DEFAULT_APP_VERSION
 
 from .harness import BASE, Harness, running_app
@@ -229,6 +229,32 @@ async def test_the_sdk_rotates_and_keeps_its_new_token(harness: Harness, tmp_pat
     await tablet.close()
     async with Tablet(path, BASE, http=harness.client) as reopened:
         assert (await reopened.sync()).requests == 1
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+async def test_a_rotation_whose_answer_is_lost_does_not_lock_the_tablet_out(
+    harness: Harness, tmp_path: Path, lost: str
+) -> None:
+    wang = await member(harness, "wang", ["G1"])
+    network = harness.network()
+    http = httpx.AsyncClient(transport=network, base_url=BASE)
+    path = tmp_path / "wang.sqlite3"
+    tablet = await Tablet.enroll(path, BASE, await code_for(harness, wang), http=http)
+    old = tablet.store.token()
+    if lost == "request":
+        network.drop_requests = 1
+    else:
+        network.drop_answers = 1
+    with pytest.raises(RequestFailed):
+        await tablet.rotate_token()
+    tablet.new_record("visit", "G1", {"purpose": "routine"})
+    assert (await tablet.sync()).pushed == 1  # whichever token the server holds is kept
+    rotated = lost == "answer"
+    assert (tablet.store.token() != old) is rotated
+    assert await sync_status(harness, old) == ((401, "invalid_token") if rotated else (200, None))
+    assert tablet.store.pending_token() is None
+    await tablet.close()
+    await http.aclose()
 
 
 async def test_a_disabled_accounts_tablets_are_refused(harness: Harness) -> None:
