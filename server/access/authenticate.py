@@ -60,7 +60,12 @@ class Access:
             token = token.strip()
             if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):
                 version = request.headers.get(APP_VERSION_HEADER)
-                return await self.devices.authenticate(token, ip, version)
+                # Pushes record the device's last request with the sync (`Devices.synced`).
+                path = request.url.path
+                syncing = request.method == "POST" and (
+                    path == "/api/sync" or path.startswith("/docs/")
+                )
+                return await self.devices.authenticate(token, ip, version, syncing=syncing)
             if scheme.lower() == "bearer" and token.startswith(MACHINE_TOKEN_PREFIX):
                 return await self.machine_tokens.authenticate(token, ip)
             raise NotAuthenticated("invalid_token", "the token is unknown or revoked")

@@ -139,7 +139,11 @@ class Devices:
         enrollment = await self.start_enrollment(account_id, name, by)
         return await self.redeem(enrollment.code, None, by.ip)
 
-    async def authenticate(self, token: str, ip: str | None, app_version: str | None) -> Principal:
+    async def authenticate(
+        self, token: str, ip: str | None, app_version: str | None, *, syncing: bool = False
+    ) -> Principal:
+        """The device's principal. Its last request and app version are written once a
+        minute; a sync (`syncing`) writes them with its audit entry instead (`synced`)."""
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -162,7 +166,8 @@ class Devices:
             if row is None:
                 raise NotAuthenticated("invalid_token", "the token is unknown or revoked")
             grids = await grids_below(connection, units_of(row.account_id))
-        await self._seen(row, app_version)
+        if not syncing:
+            await self._seen(row, app_version)
         role = Role(row.role)
         return Principal(
             "device",
@@ -173,6 +178,7 @@ class Devices:
             role=role,
             device_id=row.id,
             ip=ip,
+            app_version=app_version[:64] if app_version else None,
         )
 
     async def _seen(self, row: Any, app_version: str | None) -> None:
@@ -189,12 +195,15 @@ class Devices:
             )
 
     async def synced(self, principal: Principal, detail: dict[str, Any]) -> None:
-        """Record a sync that moved documents: the device's last sync and an audit entry."""
+        """Record a sync: the device's last request, sync and app version, and an audit
+        entry, in one transaction."""
+        now = datetime.now(UTC)
+        version = sa.func.coalesce(principal.app_version, devices.c.app_version)
         async with write_transaction(self._engine) as connection:
             await connection.execute(
                 devices.update()
                 .where(devices.c.id == principal.device_id)
-                .values(last_sync_at=datetime.now(UTC))
+                .values(last_seen_at=now, last_sync_at=now, app_version=version)
             )
             await self._audit.record("sync", principal, detail=detail, connection=connection)
 

@@ -29,6 +29,7 @@ class Principal:
     device_id: str | None = None
     token_id: str | None = None
     ip: str | None = None
+    app_version: str | None = None  # a device's, from X-App-Version
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
