@@ -1,14 +1,9 @@
-"""The `doorstep` command."""
+"""First setup and access: the first admin, accounts, the org tree, devices, machine tokens."""
 
-import asyncio
-import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
-from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -16,109 +11,16 @@ import click
 import sqlalchemy as sa
 
 from server.access.roles import Role
+from server.cli.database import access_services, with_access, with_database
 from server.settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from server.access.authenticate import Access
 
-DEMO_DATABASE_URL = "sqlite+aiosqlite:///data/demo.db"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Addresses a tablet cannot reach this server at.
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})
-
-
-def _prepare_sqlite_dir(url: str) -> None:
-    """An embedded SQLite database needs its folder to exist."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _upgrade() -> None:
-    from server.db.migrate import upgrade
-
-    url = get_settings().database_url
-    _prepare_sqlite_dir(url)
-    upgrade(url)
-
-
-@click.group()
-def main() -> None:
-    """Doorstep: offline-first sync server for grid field work."""
-
-
-@main.command()
-@click.option("--host", default=None, help="Address to listen on (DOORSTEP_HOST).")
-@click.option("--port", type=int, default=None, help="Port to listen on (DOORSTEP_PORT).")
-@click.option("--upgrade/--no-upgrade", default=True, help="Upgrade the database schema first.")
-@click.option("--log-level", default="info", show_default=True)
-def serve(host: str | None, port: int | None, upgrade: bool, log_level: str) -> None:
-    """Run the server (SQLite by default; DOORSTEP_DATABASE_URL for PostgreSQL)."""
-    import uvicorn
-
-    from server.app import create_app
-
-    settings = get_settings()
-    if upgrade:
-        _upgrade()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=10,
-        # Tablets pause between pull pages while applying them: keep their connection.
-        timeout_keep_alive=30,
-    )
-
-
-@main.group()
-def db() -> None:
-    """Database schema."""
-
-
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the schema to the latest version (Alembic)."""
-    _upgrade()
-    click.echo("database is up to date", err=True)
-
-
-# First setup and access: accounts, the org tree, devices, machine tokens -------------
-
-_T = TypeVar("_T")
-
-
-def _with_database(action: "Callable[[AsyncEngine], Awaitable[_T]]") -> _T:
-    """Upgrade the schema, then run `action` on the database. A refusal (an unknown unit,
-    a weak password …) is a one-line error, not a traceback."""
-    from server.db.engine import make_engine
-    from server.errors import ClientError
-
-    async def run() -> _T:
-        engine = make_engine(get_settings().database_url)
-        try:
-            return await action(engine)
-        finally:
-            await engine.dispose()
-
-    _upgrade()
-    try:
-        return asyncio.run(run())
-    except ClientError as refused:
-        raise click.ClickException(refused.detail) from refused
-
-
-def _access(engine: "AsyncEngine") -> "Access":
-    from server.access.authenticate import Access
-
-    return Access.build(engine, get_settings().login)
-
-
-def _with_access(action: "Callable[[Access], Awaitable[_T]]") -> _T:
-    return _with_database(lambda engine: action(_access(engine)))
 
 
 def _read_password(from_stdin: bool, prompt: bool) -> str | None:
@@ -149,7 +51,7 @@ _password_stdin = click.option(
 )
 
 
-@main.group()
+@click.group()
 def admin() -> None:
     """First setup."""
 
@@ -165,14 +67,14 @@ def admin_create(username: str, display_name: str, password_stdin: bool) -> None
     from server.access.audit import CLI
 
     password = _read_password(password_stdin, prompt=True)
-    account_id = _with_access(
+    account_id = with_access(
         lambda access: access.accounts.create(username, display_name, Role.ADMIN, [], password, CLI)
     )
     click.echo(f"admin {username} created: log in at /api/session", err=True)
     click.echo(account_id)
 
 
-@main.group()
+@click.group()
 def account() -> None:
     """Accounts of people: a role and the org units they serve."""
 
@@ -204,7 +106,7 @@ def account_add(
     if not units and role != Role.ADMIN:
         raise click.UsageError(f"a {role} needs at least one --unit to serve")
     password = _read_password(password_stdin, prompt_password)
-    account_id = _with_access(
+    account_id = with_access(
         lambda access: access.accounts.create(
             username, display_name, Role(role), list(units), password, CLI
         )
@@ -213,7 +115,7 @@ def account_add(
     click.echo(account_id)
 
 
-@main.group()
+@click.group()
 def org() -> None:
     """The org tree: street → community → grid."""
 
@@ -230,7 +132,7 @@ def org_import(file: TextIO, dry_run: bool) -> None:
     from server.access.org_import import import_units
 
     text = file.read()
-    result = _with_access(lambda access: import_units(access.org, text, CLI, dry_run=dry_run))
+    result = with_access(lambda access: import_units(access.org, text, CLI, dry_run=dry_run))
     for error in result.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
     if result.errors:
@@ -241,7 +143,7 @@ def org_import(file: TextIO, dry_run: bool) -> None:
     click.echo(f"{done} {len(result.changes)} units", err=True)
 
 
-@main.group()
+@click.group()
 def device() -> None:
     """Tablets allowed to sync: enrolled for an account, revocable."""
 
@@ -262,12 +164,12 @@ def device_enroll(username: str, name: str | None, server_url: str | None) -> No
 
     async def start(engine: "AsyncEngine") -> tuple[str, datetime]:
         account_id, display_name = await _account_named(engine, username)
-        enrollment = await _access(engine).devices.start_enrollment(
+        enrollment = await access_services(engine).devices.start_enrollment(
             account_id, name or f"{display_name}的平板", CLI
         )
         return enrollment.code, enrollment.expires_at
 
-    code, expires_at = _with_database(start)
+    code, expires_at = with_database(start)
     settings = get_settings()
     server_url = server_url or f"http://{settings.host}:{settings.port}"
     _show_enrollment(code, expires_at, server_url)
@@ -327,7 +229,7 @@ def device_list(username: str | None) -> None:
         async with engine.connect() as connection:
             return list(await connection.execute(query))
 
-    for row in _with_database(rows):
+    for row in with_database(rows):
         synced = row.last_sync_at.isoformat() if row.last_sync_at else "never synced"
         state = "revoked" if row.revoked_at else "active"
         click.echo("\t".join((row.id, row.username, row.name, synced, state)))
@@ -339,11 +241,11 @@ def device_revoke(device_id: str) -> None:
     """Cut a device off: its next request is refused."""
     from server.access.audit import CLI
 
-    _with_access(lambda access: access.devices.revoke(device_id, CLI))
+    with_access(lambda access: access.devices.revoke(device_id, CLI))
     click.echo(f"device {device_id} revoked", err=True)
 
 
-@main.group()
+@click.group()
 def token() -> None:
     """Read-only API tokens for machines (nightly jobs, downstream systems)."""
 
@@ -357,7 +259,7 @@ def token_create(name: str, units: tuple[str, ...]) -> None:
     """Create a token; print it alone on stdout (shown only once) and its id on stderr."""
     from server.access.audit import CLI
 
-    created = _with_access(lambda access: access.machine_tokens.create(name, list(units), CLI))
+    created = with_access(lambda access: access.machine_tokens.create(name, list(units), CLI))
     click.echo(
         f"token {created.id} ({name}) reads {', '.join(units)}; "
         f"`doorstep token revoke {created.id}` revokes it",
@@ -372,65 +274,5 @@ def token_revoke(token_id: str) -> None:
     """Revoke a machine token: its next request is refused."""
     from server.access.audit import CLI
 
-    _with_access(lambda access: access.machine_tokens.revoke(token_id, CLI))
+    with_access(lambda access: access.machine_tokens.revoke(token_id, CLI))
     click.echo(f"token {token_id} revoked", err=True)
-
-
-@main.command()
-@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same demo.")
-@click.option(
-    "--day",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    help="The simulated field day, YYYY-MM-DD (default: yesterday in Asia/Shanghai).",
-)
-@click.option("--reset", is_flag=True, help="Delete the SQLite database file first.")
-@click.option("--serve/--no-serve", "then_serve", default=True, help="Serve once built.")
-@click.option("--host", default=None, help="Address to listen on (DOORSTEP_HOST).")
-@click.option("--port", type=int, default=None, help="Port to listen on (DOORSTEP_PORT).")
-@click.option("--log-level", default="info", show_default=True)
-@click.pass_context
-def demo(
-    context: click.Context,
-    seed: int,
-    day: datetime | None,
-    reset: bool,
-    then_serve: bool,
-    host: str | None,
-    port: int | None,
-    log_level: str,
-) -> None:
-    """Build a realistic demo (one street, 12 grids, a field day synced by 15 tablets), then
-    serve it. Without DOORSTEP_DATABASE_URL it uses its own file, data/demo.db, rebuilt on
-    every run. Otherwise it refuses a database that already holds documents; --reset
-    deletes the SQLite file first (a PostgreSQL database is never dropped)."""
-    from server.demo.build import build_demo
-    from server.demo.database import DemoRefused
-    from server.demo.database import reset as reset_database
-    from server.demo.summary import summary
-
-    if not os.environ.get("DOORSTEP_DATABASE_URL"):
-        os.environ["DOORSTEP_DATABASE_URL"] = DEMO_DATABASE_URL
-        get_settings.cache_clear()
-        reset = True
-    settings = get_settings()
-    field_day = day.date() if day else _yesterday()
-    try:
-        if reset:
-            reset_database(settings.database_url)
-        _upgrade()
-        progress = partial(click.echo, err=True)
-        built = asyncio.run(build_demo(settings, seed, field_day, progress))
-    except DemoRefused as refused:
-        raise click.ClickException(str(refused)) from refused
-    base_url = f"http://{host or settings.host}:{port or settings.port}"
-    click.echo(summary(built, seed, field_day, base_url))
-    if not then_serve:
-        click.echo(f"\nNot serving (--no-serve): `doorstep serve` serves it at {base_url}.")
-        return
-    click.echo(f"\nServing at {base_url} (Ctrl-C to stop).")
-    context.invoke(serve, host=host, port=port, upgrade=False, log_level=log_level)
-
-
-def _yesterday() -> date:
-    return datetime.now(SHANGHAI).date() - timedelta(days=1)
