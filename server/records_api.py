@@ -227,8 +227,12 @@ def masked(detail: RecordDetail) -> RecordDetail:
     )
 
 
-def _check_reveal(caller: Principal, reveal: bool) -> None:
-    if reveal:
+async def _check_reveal(services: Services, caller: Principal, kind: str, reveal: bool) -> None:
+    """Only roles with the right see personal data in full; a refused try is audited too."""
+    if reveal and not caller.can(Permission.PERSONAL_DATA):
+        await services.access.audit.record(
+            "record.revealed", caller, outcome="denied", target_kind=kind
+        )
         caller.require(Permission.PERSONAL_DATA)
 
 
@@ -326,7 +330,7 @@ async def list_kind(
 ) -> RecordPage:
     """Records in the caller's grids, newest first; `next` pages on."""
     caller.require(Permission.READ_RECORDS)
-    _check_reveal(caller, reveal)
+    await _check_reveal(services, caller, kind, reveal)
     spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
@@ -364,7 +368,7 @@ async def get_record(
     reveal: Reveal = False,
 ) -> RecordDetail:
     caller.require(Permission.READ_RECORDS)
-    _check_reveal(caller, reveal)
+    await _check_reveal(services, caller, kind, reveal)
     try:
         async with services.database.connect() as connection:
             detail = await record_detail(connection, KINDS[kind], caller.grids, doc_id)
