@@ -1,12 +1,14 @@
 """The real application in-process (real database, ASGI app) and real SDK tablets on it."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from litestar import Litestar
 
@@ -164,3 +166,24 @@ async def machine_headers(harness: Harness, units: list[str]) -> dict[str, str]:
 async def org(harness: Harness, *units: Unit) -> None:
     """Create or move units, parents first."""
     await harness.services.access.org.put(list(units), SYSTEM)
+
+
+@asynccontextmanager
+async def logs_seen_by(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+    """Make caplog see every record at DEBUG while an app runs. The app's logging setup
+    replaces the root logger's handlers (caplog's among them), and Litestar's own logger
+    does not propagate. Not capfd: the app's handlers would go on writing to its stream
+    after the test closed it."""
+    caplog.set_level(logging.DEBUG)
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.propagate
+    ]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(caplog.handler)

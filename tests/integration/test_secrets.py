@@ -5,7 +5,6 @@ every table and everything logged is searched for them. Stored are only their ha
 argon2id for passwords, SHA-256 (64 hex digits) for the random secrets.
 """
 
-import logging
 import re
 from typing import Any
 
@@ -21,7 +20,7 @@ from server.access.roles import Role
 from server.access.secrets import csrf_token
 from server.db.access_tables import accounts, devices, enrollments, machine_tokens, sessions
 
-from .harness import Harness, org, running_app
+from .harness import Harness, logs_seen_by, org, running_app
 
 PASSWORD = "Xk8#pale-moon-river"
 NEW_PASSWORD = "Qz4!quiet-harbour-lamp"
@@ -101,25 +100,10 @@ async def use_every_kind_of_secret(harness: Harness) -> list[str]:
     ]
 
 
-def loggers_that_do_not_propagate() -> list[logging.Logger]:
-    """Loggers whose records the root logger (and so caplog) never sees, like Litestar's."""
-    return [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger) and not logger.propagate
-    ]
-
-
 async def test_no_secret_is_stored_or_logged_in_clear(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Not capfd: the app's log handlers would go on writing to its stream once it is closed.
-    async with running_app(database_url) as harness:
-        caplog.set_level(logging.DEBUG)  # after the app configured logging at its start
-        # The app's logging setup replaced the root's handlers, caplog's among them.
-        apart = [logging.getLogger(), *loggers_that_do_not_propagate()]
-        for logger in apart:
-            logger.addHandler(caplog.handler)
+    async with running_app(database_url) as harness, logs_seen_by(caplog):
         secrets = await use_every_kind_of_secret(harness)
         stored = await everything_stored(harness.services.database)
         assert "王芳的平板" in stored and "dst_" not in stored  # the dump sees the tables
@@ -134,8 +118,6 @@ async def test_no_secret_is_stored_or_logged_in_clear(
         ]
         assert len(hashes) == 4 and all(SHA256_HEX.fullmatch(h) for h in hashes)
 
-        for logger in apart:
-            logger.removeHandler(caplog.handler)
     logged = caplog.text
     assert "HTTP Request: POST http://testserver.local/api/session" in logged  # logs were seen
     for secret in secrets:

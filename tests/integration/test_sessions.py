@@ -5,7 +5,6 @@ the session cookie after the fact.
 """
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from server.access.sessions import LoginPolicy
 from server.db.access_tables import accounts, audit_log
 from server.db.tables import metadata
 
-from .harness import Harness, running_app
+from .harness import Harness, logs_seen_by, running_app
 
 PASSWORD = "correct horse battery"
 WRONG = "guess-number-one"
@@ -230,9 +229,8 @@ def retry_after(response: httpx.Response) -> int:
 async def test_guessing_a_password_is_slowed_down_and_audited(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     policy = LoginPolicy(free_failures=3, backoff_seconds=1, free_failures_per_address=100)
-    async with running_app(database_url, login=policy) as harness:
+    async with running_app(database_url, login=policy) as harness, logs_seen_by(caplog):
         await people(harness)
         client = harness.client
         for _ in range(3):  # the free failures
@@ -267,6 +265,7 @@ async def test_guessing_a_password_is_slowed_down_and_audited(
         ]
         assert {ip for *_, ip in attempts} == {CLIENT_IP}
         stored = await everything_stored(harness)
+    assert "POST http://testserver.local/api/session" in caplog.text  # the logs were seen
     for secret in (PASSWORD, WRONG):
         assert secret not in stored
         assert secret not in caplog.text
