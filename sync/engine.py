@@ -97,7 +97,7 @@ class SyncEngine:
         self.store = store
         self.limits = limits or Limits()
         self.cache = DocCache(self.limits.doc_cache_bytes, self.limits.doc_cost_factor)
-        self._log = GroupCommit(store)
+        self._log = GroupCommit(store.append)
 
     async def push(self, scope: Scope, items: Sequence[PushItem]) -> PushReport:
         """Check each update in order and store the good ones in one transaction."""

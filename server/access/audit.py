@@ -57,22 +57,34 @@ class Audit:
         detail: dict[str, Any] | None = None,
         connection: AsyncConnection | None = None,
     ) -> None:
-        who = actor if isinstance(actor, Actor) else Actor.of(actor)
-        row = {
-            "at": datetime.now(UTC),
-            "action": action,
-            "outcome": outcome,
-            "account_id": who.account_id,
-            "username": who.username,
-            "device_id": who.device_id,
-            "token_id": who.token_id,
-            "ip": who.ip,
-            "target_kind": target_kind,
-            "target": target,
-            "detail": detail,
-        }
+        row = entry(action, actor, outcome, target_kind, target, detail)
         if connection is not None:
             await connection.execute(audit_log.insert().values(row))
             return
         async with write_transaction(self._engine) as own:
             await own.execute(audit_log.insert().values(row))
+
+
+def entry(
+    action: str,
+    actor: Actor | Principal,
+    outcome: str = "ok",
+    target_kind: str | None = None,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit log row, for writers that insert many at once."""
+    who = actor if isinstance(actor, Actor) else Actor.of(actor)
+    return {
+        "at": datetime.now(UTC),
+        "action": action,
+        "outcome": outcome,
+        "account_id": who.account_id,
+        "username": who.username,
+        "device_id": who.device_id,
+        "token_id": who.token_id,
+        "ip": who.ip,
+        "target_kind": target_kind,
+        "target": target,
+        "detail": detail,
+    }

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.access.audit import Actor, Audit
+from server.access.audit import Actor, Audit, entry
 from server.access.org import grids_below
 from server.access.principal import Principal
 from server.access.roles import PERMISSIONS, Role
@@ -23,9 +23,10 @@ from server.access.secrets import (
     new_token,
     normalise_code,
 )
-from server.db.access_tables import account_units, accounts, devices, enrollments
+from server.db.access_tables import account_units, accounts, audit_log, devices, enrollments
 from server.db.engine import write_transaction
 from server.errors import ClientError, NotAuthenticated
+from sync.group_commit import GroupCommit
 
 ENROLLMENT_LIFETIME = timedelta(minutes=30)
 # Recording every request's time would add a write to every read: once a minute is enough.
@@ -57,6 +58,7 @@ class Devices:
     def __init__(self, engine: AsyncEngine, audit: Audit) -> None:
         self._engine = engine
         self._audit = audit
+        self._syncs = GroupCommit(self._write_syncs)
 
     async def start_enrollment(
         self, account_id: str, device_name: str, by: Actor | Principal
@@ -196,16 +198,23 @@ class Devices:
 
     async def synced(self, principal: Principal, detail: dict[str, Any]) -> None:
         """Record a sync: the device's last request, sync and app version, and an audit
-        entry, in one transaction."""
+        entry. Syncs that arrive together share one transaction."""
+        await self._syncs.append([(principal, detail)])
+
+    async def _write_syncs(self, syncs: list[tuple[Principal, dict[str, Any]]]) -> None:
         now = datetime.now(UTC)
-        version = sa.func.coalesce(principal.app_version, devices.c.app_version)
+        seen = devices.update().where(devices.c.id == sa.bindparam("device"))
+        version: sa.ColumnElement[str] = sa.func.coalesce(
+            sa.bindparam("version"), devices.c.app_version
+        )
         async with write_transaction(self._engine) as connection:
             await connection.execute(
-                devices.update()
-                .where(devices.c.id == principal.device_id)
-                .values(last_seen_at=now, last_sync_at=now, app_version=version)
+                seen.values(last_seen_at=now, last_sync_at=now, app_version=version),
+                [{"device": p.device_id, "version": p.app_version} for p, _ in syncs],
             )
-            await self._audit.record("sync", principal, detail=detail, connection=connection)
+            await connection.execute(
+                audit_log.insert(), [entry("sync", p, detail=detail) for p, detail in syncs]
+            )
 
     async def rotate(
         self, device_id: str, by: Actor | Principal, token: str | None = None

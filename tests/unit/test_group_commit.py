@@ -28,7 +28,7 @@ def update(n: int) -> NewUpdate:
 
 async def test_waiting_pushes_share_one_append() -> None:
     store = CountingStore()
-    log = GroupCommit(store)
+    log = GroupCommit(store.append)
     heads = await asyncio.gather(*(log.append([update(n)]) for n in range(20)))
     assert store.appends <= 2
     assert all(f"doc-{n}" in heads[n] for n in range(20))
@@ -37,7 +37,7 @@ async def test_waiting_pushes_share_one_append() -> None:
 
 async def test_a_failed_append_fails_every_waiter_and_the_next_one_runs() -> None:
     store = CountingStore(fail=True)
-    log = GroupCommit(store)
+    log = GroupCommit(store.append)
     results = await asyncio.gather(
         *(log.append([update(n)]) for n in range(5)), return_exceptions=True
     )
@@ -48,6 +48,6 @@ async def test_a_failed_append_fails_every_waiter_and_the_next_one_runs() -> Non
 
 async def test_groups_are_bounded() -> None:
     store = CountingStore()
-    log = GroupCommit(store, max_updates=3)
+    log = GroupCommit(store.append, max_items=3)
     await asyncio.gather(*(log.append([update(n), update(n + 100)]) for n in range(6)))
     assert store.appends >= 4
