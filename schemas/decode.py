@@ -27,6 +27,7 @@ from msgspec import Meta
 
 from schemas.enums import Coded, MediationMethod, RecordKind
 from schemas.records import RECORD_FIELDS, STORABLE, AwareDateTime, RecordFields
+from schemas.review import review_state
 
 Row = dict[str, Any]
 
@@ -120,15 +121,9 @@ def decode(doc_id: str, content: Any) -> Decoded:
         main.update(
             issue_count=len(issues.items),
             has_conflict=any(row["status"] == "open" for row in rows["conflicts"]),
-            review_state=_review_state(content.get("review")),
+            review_state=review_state(content.get("review"), content.get("log")),
         )
     return Decoded(doc_id=doc_id, kind=kind, grid=grid, issues=issues.items, rows=rows)
-
-
-def _review_state(review: Any) -> str | None:
-    """The coordinator's decision; the server writes `review`, so no issue is raised."""
-    state = review.get("state") if isinstance(review, dict) else None
-    return state if isinstance(state, str) and 0 < len(state) <= 32 else None
 
 
 # --- issues and values -------------------------------------------------------------------

@@ -9,12 +9,13 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from server import admin_api, batch_sync, documents, health, records_api, session_api
+from server import admin_api, batch_sync, console, documents, health, records_api, session_api
 from server.access.authenticate import Access
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
 from server.problems import EXCEPTION_HANDLERS
 from server.projection import ProjectionWorker, Projector
+from server.review import api as review_api
 from server.settings import Settings, get_settings
 from server.wiring import Services, provide_caller, provide_services
 from sync import SyncEngine
@@ -52,12 +53,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             records_api.get_record,
             *session_api.ROUTES,
             *admin_api.ROUTES,
+            *console.ROUTES,
+            *review_api.ROUTES,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=console.TEMPLATES,
         lifespan=[lifespan],
         # Handlers that need a setting (the session cookie's `secure_cookies`) take `state`.
         state=State({"settings": settings}),

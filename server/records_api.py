@@ -296,6 +296,26 @@ def _filters(query: ListQuery) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
+async def audit_list(
+    services: Services, caller: Principal, kind: str, query: ListQuery, docs: list[str]
+) -> None:
+    """A list read by another reader of records (the console), audited as the API does."""
+    detail = {"kind": kind, "filters": _filters(query), "docs": docs}
+    await _audit_read(services, caller, "records.listed", Read(kind, docs, detail), reveal=False)
+
+
+async def audit_view(
+    services: Services, caller: Principal, kind: str, doc_id: str, found: bool
+) -> None:
+    """A detail read by another reader of records (the console), audited as the API does."""
+    read = (
+        Read(kind, [doc_id], target=doc_id)
+        if found
+        else Read(kind, [], target=doc_id[:100], outcome="not_found")
+    )
+    await _audit_read(services, caller, "record.viewed", read, reveal=False)
+
+
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 KindName = Literal["households", "visits", "cases"]
 

@@ -22,7 +22,7 @@ from server.access.secrets import PROPOSED_DEVICE_TOKEN, csrf_token
 from server.db.access_tables import accounts
 from server.errors import ClientError, NotAuthenticated
 from server.settings import Settings
-from server.wiring import Caller, ServicesDep
+from server.wiring import Caller, Services, ServicesDep
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Answers that carry a secret must be kept by no browser or proxy cache.
@@ -121,6 +121,19 @@ async def _session_view(
     )
 
 
+def session_cookie(secret: str, services: Services, settings: Settings) -> Cookie:
+    """The browser's session cookie (also set by the console's login form)."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=secret,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=int(services.access.sessions.policy.session_lifetime.total_seconds()),
+    )
+
+
 @post("/api/session", status_code=200)
 async def login(
     request: Request[object, object, State], services: ServicesDep, state: State
@@ -130,16 +143,7 @@ async def login(
     sessions, ip = services.access.sessions, _ip(request)
     new = await sessions.login(body.username, body.password, ip)
     principal = await sessions.authenticate(new.secret, ip)
-    settings: Settings = state.settings
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=new.secret,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=int(sessions.policy.session_lifetime.total_seconds()),
-    )
+    cookie = session_cookie(new.secret, services, state.settings)
     view = await _session_view(services, principal, new.secret, new.expires_at)
     return Response(view, headers=NO_STORE, cookies=[cookie])
 

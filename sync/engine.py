@@ -174,6 +174,42 @@ class SyncEngine:
         self.cache.grow(batch.docs[doc_id], len(item.update))
         return "accepted"
 
+    async def write_as_server(
+        self, scope: Scope, doc_id: str, edit: Callable[[Doc[Any]], None]
+    ) -> PushReport:
+        """Edit a record like a tablet would, as the server (a coordinator's decision).
+
+        `edit` runs in one pycrdt transaction on the document caught up with the log, under
+        the document's lock, so a concurrent push or another server write is merged, never
+        lost. The update goes through the same append as a push, tagged `scope.device`
+        (not a tablet's), so every tablet pulls it. An `edit` that raises writes nothing;
+        one that changes nothing stores nothing (the outcome is then `duplicate`).
+        """
+        check_doc_id(doc_id)
+        async with self.cache.locked([doc_id]):
+            batch = _Batch(await self.store.heads([doc_id]))
+            head = batch.heads.get(doc_id)
+            # Out of scope looks exactly like absent: nothing leaks about other grids.
+            if head is None or not scope.covers(head.grid):
+                raise Refused(Reason.UNKNOWN_DOCUMENT, "no such document in your scope")
+            entry = batch.docs[doc_id] = await self._load(doc_id, head)
+            try:
+                before = entry.doc.get_state()
+                with entry.doc.transaction(origin="server"):
+                    edit(entry.doc)
+                update: bytes = entry.doc.get_update(before)
+                status: Status = "duplicate"
+                if entry.doc.get_state() != before:
+                    batch.staged.append(NewUpdate(doc_id, head.grid, update, scope.device))
+                    self.cache.grow(entry, len(update))
+                    status = "accepted"
+                await self._commit(batch)
+            except BaseException:
+                self.cache.evict(doc_id)  # the edit may be half-applied, or not stored
+                raise
+        content = {doc_id: (entry.seq, to_plain(entry.doc))}
+        return PushReport([PushOutcome(doc_id, status)], self._due_for_compaction(batch), content)
+
     async def _commit(self, batch: _Batch) -> None:
         heads: dict[str, tuple[int, int]] = {}
         if batch.staged:

@@ -26,6 +26,7 @@ from server.db.access_tables import (
 from server.db.tables import updates
 
 from .access_matrix.probe import Probe, Row, answers, plain, reason, row
+from .access_matrix.rows_review import REVIEW_ROWS
 from .access_matrix.rows_session_and_admin import ADMIN_ROWS, SESSION_ROWS
 from .access_matrix.rows_sync_and_read import READ_ROWS, SYNC_ROWS
 from .access_matrix.world import (
@@ -115,6 +116,7 @@ ROWS = [
     row("GET /readyz", set(), plain("GET", "/readyz"), answers(200)),
     *SESSION_ROWS,
     *ADMIN_ROWS,
+    *REVIEW_ROWS,
 ]
 
 

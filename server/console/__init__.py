@@ -1,0 +1,31 @@
+"""The coordinator console: server-rendered pages under /console (docs in README.md).
+
+`ROUTES` go into the app's route list and `TEMPLATES` into its template config. The pages
+share the API's services and session cookie; their errors are pages, not problem documents.
+"""
+
+from litestar import Router
+from litestar.static_files import create_static_files_router
+
+from server.console import records, session
+from server.console.errors import HANDLERS
+from server.console.render import HERE, TEMPLATES
+
+STATIC = create_static_files_router(
+    path="/console/static", directories=[HERE / "static"], include_in_schema=False
+)
+PAGES = Router(
+    path="/",
+    route_handlers=[
+        session.home,
+        session.login_form,
+        session.login,
+        session.logout,
+        records.record_list,
+        records.record_page,
+    ],
+    exception_handlers=HANDLERS,
+)
+ROUTES = [PAGES, STATIC]
+
+__all__ = ["ROUTES", "TEMPLATES"]

@@ -1,0 +1,178 @@
+"""The console's words in zh-CN (the default) and English, and labels for coded values.
+
+A page asks `t("key")` in its template; the language comes from `?lang=` or, once chosen,
+the `doorstep_lang` cookie. Enumerations carry their zh-CN label (`schemas.enums`,
+`Role.label`); in English a code is shown prettified unless `ENGLISH_LABELS` says better.
+"""
+
+from typing import Any, Literal
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from schemas.enums import CaseLevel, CaseStatus, CaseType, Coded, HouseholdTag, VisitPurpose
+from server.access.roles import Role
+
+Lang = Literal["zh", "en"]
+LANG_COOKIE = "doorstep_lang"
+DEFAULT: Lang = "zh"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (zh-CN, English)
+    "app": ("社区网格工作台", "Community grid console"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出登录", "Log out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login_failed": ("用户名或密码错误", "Wrong username or password"),
+    "too_many_attempts": (
+        "失败次数过多，请 {seconds} 秒后再试",
+        "Too many failed attempts: try again in {seconds} s",
+    ),
+    "visits": ("走访记录", "Visits"),
+    "cases": ("矛盾纠纷", "Cases"),
+    "households": ("住户", "Households"),
+    "filter": ("筛选", "Filter"),
+    "clear": ("清除", "Clear"),
+    "any": ("全部", "Any"),
+    "yes": ("是", "Yes"),
+    "no": ("否", "No"),
+    "next_page": ("下一页", "Next page"),
+    "no_records": ("没有符合条件的记录", "No records match"),
+    "grid": ("网格", "Grid"),
+    "member": ("网格员", "Grid member"),
+    "since": ("起始日期", "From"),
+    "until": ("截止日期", "Until"),
+    "purpose": ("走访目的", "Purpose"),
+    "household": ("住户", "Household"),
+    "status": ("状态", "Status"),
+    "level": ("层级", "Level"),
+    "type": ("类型", "Type"),
+    "review": ("审核", "Review"),
+    "review_state": ("审核状态", "Review"),
+    "has_conflict": ("有冲突", "Has conflict"),
+    "has_issues": ("有问题", "Has issues"),
+    "issue_count": ("问题数", "Issues"),
+    "doc_id": ("编号", "ID"),
+    "created_at": ("创建时间", "Created"),
+    "created_by": ("创建人", "Created by"),
+    "visitor": ("走访人", "Visitor"),
+    "visited_at": ("走访时间", "Visited at"),
+    "findings": ("走访情况", "Findings"),
+    "title": ("标题", "Title"),
+    "address": ("地址", "Address"),
+    "head_name": ("户主", "Head of household"),
+    "phone": ("电话", "Phone"),
+    "not_reviewed": ("待审核", "Not reviewed"),
+    "fields": ("字段", "Fields"),
+    "notes": ("记录时间线", "Notes timeline"),
+    "history": ("修改历史", "Field history"),
+    "conflicts": ("未解决的冲突", "Open conflicts"),
+    "issues": ("校验问题", "Validation issues"),
+    "none": ("无", "None"),
+    "field": ("字段", "Field"),
+    "value": ("值", "Value"),
+    "previous": ("原值", "Previous"),
+    "by": ("修改人", "By"),
+    "at": ("时间", "When"),
+    "device": ("设备", "Device"),
+    "current_value": ("当前值", "Current value"),
+    "back_to_list": ("返回列表", "Back to the list"),
+    "not_found": ("记录不存在，或不在您的管辖范围内", "No such record in your area"),
+    "forbidden": ("您的角色无权查看记录", "Your role may not read records"),
+    "bad_request": ("请求有误", "Something in the request is not right"),
+    "error": ("出错了", "Something went wrong"),
+    "logged_in_as": ("当前用户", "Logged in as"),
+    "language": ("English", "中文"),
+    "review_actions": ("审核操作", "Review"),
+}
+
+ENGLISH_LABELS = {
+    "approved": "Approved",
+    "sent_back": "Sent back",
+    "edited": "Edited",
+    "accepted": "Accepted",
+    "escalated": "Escalated",
+    "closed": "Closed",
+}
+CHINESE_LABELS = {
+    "approved": "已通过",
+    "sent_back": "已退回",
+    "edited": "已修改待复核",
+    "accepted": "已受理",
+    "escalated": "已上报",
+    "closed": "已办结",
+}
+
+# The coded columns of the record tables, and the enumeration of their values.
+CODED: dict[str, type[Coded]] = {
+    "purpose": VisitPurpose,
+    "type": CaseType,
+    "level": CaseLevel,
+    "status": CaseStatus,
+    "tag": HouseholdTag,
+}
+
+
+def language(asked: str | None, remembered: str | None) -> Lang:
+    for choice in (asked, remembered):
+        if choice in ("zh", "en"):
+            return "en" if choice == "en" else "zh"
+    return DEFAULT
+
+
+def translate(lang: Lang, key: str, **values: Any) -> str:
+    zh, en = MESSAGES.get(key, (key, key))
+    return (en if lang == "en" else zh).format(**values)
+
+
+def prettified(code: str) -> str:
+    """`care_visit` → `Care visit`."""
+    return code.replace("_", " ").capitalize()
+
+
+def label(lang: Lang, column: str, code: Any) -> str:
+    """How a coded value of `column` reads in `lang`; anything unknown as written."""
+    if code is None:
+        return ""
+    text = str(code)
+    enum = CODED.get(column)
+    member = enum.parse(text) if enum else None
+    if column == "review_state":
+        zh = CHINESE_LABELS.get(text, text)
+        return ENGLISH_LABELS.get(text, prettified(text)) if lang == "en" else zh
+    if member is None:
+        return text
+    return prettified(member.value) if lang == "en" else member.label
+
+
+def role_label(lang: Lang, role: Role | None) -> str:
+    if role is None:
+        return ""
+    return prettified(role.value) if lang == "en" else role.label
+
+
+def choices(lang: Lang, column: str) -> list[tuple[str, str]]:
+    """(code, label) of every value a filter on `column` may take."""
+    codes: list[str] = (
+        list(CHINESE_LABELS) if column == "review_state" else [m.value for m in CODED[column]]
+    )
+    return [(code, label(lang, column, code)) for code in codes]
+
+
+def _lang_of(context: Context) -> Lang:
+    lang = context.get("lang", DEFAULT)
+    return "en" if lang == "en" else "zh"
+
+
+@pass_context
+def t(context: Context, key: str, **values: Any) -> str:
+    return translate(_lang_of(context), key, **values)
+
+
+@pass_context
+def coded(context: Context, column: str, code: Any) -> str:
+    return label(_lang_of(context), column, code)
+
+
+JINJA_GLOBALS: dict[str, Any] = {"t": t, "coded": coded}

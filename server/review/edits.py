@@ -1,0 +1,137 @@
+"""The document edits of a review, pure pycrdt: what the server writes, laid out like the
+SDK writes (docs/record-documents.md), so tablets and the projection read it unchanged."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pycrdt import Array, Doc, Map
+
+from schemas.decode import decode
+from schemas.enums import CaseLevel, CaseStatus
+from schemas.review import ACTION_LABELS, CASE_ONLY, STATE_OF, ReviewAction, tablet_writes
+from sync.layout import meta_of, to_plain
+
+FIELD_TIMEZONE = ZoneInfo("Asia/Shanghai")
+NEXT_LEVEL = {CaseLevel.GRID: CaseLevel.COMMUNITY, CaseLevel.COMMUNITY: CaseLevel.STREET}
+
+
+class ReviewRefused(Exception):
+    """A decision that cannot be taken; nothing was written. `status` is HTTP's."""
+
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    username: str
+    name: str  # the display name, what tablets show as the author
+    at: str  # ISO time with +08:00, like tablets write
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: ReviewAction
+    comment: str | None = None
+    reason: str | None = None
+    level: str | None = None  # escalate: the level the coordinator means to reach
+
+
+def now_with_offset() -> str:
+    return datetime.now(FIELD_TIMEZONE).isoformat(timespec="milliseconds")
+
+
+def check_kind(doc: Doc[Any], kind: str) -> None:
+    """A document of another kind is answered like an absent one."""
+    if meta_of(doc).get("kind") != kind:
+        raise ReviewRefused(404, "unknown_record", "no such record in your scope")
+
+
+def current_writes(log: list[Any], field: str) -> list[str]:
+    """Ids of the entries for `field` no other entry has seen: what `prev` must list
+    (the SDK's `Record.current_writes`)."""
+    entries = [e for e in log if isinstance(e, dict) and e.get("f") == field]
+    seen = {p for e in entries for p in (e.get("prev") or []) if isinstance(p, str)}
+    return [e["id"] for e in entries if isinstance(e.get("id"), str) and e["id"] not in seen]
+
+
+def write_field(doc: Doc[Any], field: str, value: Any, who: Reviewer) -> None:
+    """A field write with its history entry, as `record.set` does; marked as the server's."""
+    heads = current_writes(to_plain(doc)["log"], field)
+    entry = {"id": str(uuid.uuid4()), "f": field, "v": value, "by": who.name, "at": who.at}
+    doc.get("fields", type=Map)[field] = value
+    doc.get("log", type=Array).append({**entry, "prev": heads, "server": True})
+
+
+def _case_changes(doc: Doc[Any], decision: Decision) -> dict[str, str]:
+    """The case fields an action changes: status, and the level of an escalation."""
+    action = decision.action
+    if action is ReviewAction.ACCEPT:
+        return {"status": CaseStatus.ACCEPTED.value}
+    if action is ReviewAction.CLOSE:
+        return {"status": CaseStatus.CLOSED.value}
+    if action is ReviewAction.ESCALATE:
+        level = CaseLevel.parse(doc.get("fields", type=Map).get("level")) or CaseLevel.GRID
+        if level not in NEXT_LEVEL:
+            raise ReviewRefused(
+                400, "cannot_escalate", "the case is at street level: there is no level above"
+            )
+        target = NEXT_LEVEL[level].value
+        if decision.level is not None and decision.level != target:
+            raise ReviewRefused(
+                409, "level_changed", f"the case is at {level.value}: escalating reaches {target}"
+            )
+        return {"level": target, "status": CaseStatus.ESCALATED.value}
+    return {}
+
+
+def decide(doc: Doc[Any], kind: str, decision: Decision, who: Reviewer) -> None:
+    """Write a decision: case fields it changes, the `review` map and a review note."""
+    check_kind(doc, kind)
+    action = decision.action
+    if action in CASE_ONLY and kind != "case":
+        raise ReviewRefused(400, "action_not_for_kind", f"only cases can be {action.value}ed")
+    if action is ReviewAction.SEND_BACK and not (decision.comment or "").strip():
+        raise ReviewRefused(400, "comment_required", "say what to fix when sending a record back")
+    if action is ReviewAction.ESCALATE and not (decision.reason or "").strip():
+        raise ReviewRefused(400, "reason_required", "say why the case goes up a level")
+    for field, value in _case_changes(doc, decision).items():
+        write_field(doc, field, value, who)
+    comment = decision.comment or decision.reason
+    review = doc.get("review", type=Map)
+    review.update(
+        {
+            "state": STATE_OF[action].value,
+            "action": action.value,
+            "by": who.username,
+            "by_name": who.name,
+            "at": who.at,
+            "comment": comment,
+            # Tablet-written log entries so far: more later means "edited" (schemas/review.py).
+            "seen": tablet_writes(to_plain(doc)["log"]),
+        }
+    )
+    note = {"id": str(uuid.uuid4()), "by": who.name, "at": who.at, "kind": "review"}
+    text = comment or ACTION_LABELS[action]
+    doc.get("notes", type=Array).append({**note, "text": text, "action": action.value})
+
+
+def resolve(
+    doc: Doc[Any], doc_id: str, kind: str, conflict_id: str, value: Any, who: Reviewer
+) -> str:
+    """Settle an open conflict: a write whose `prev` lists every competing entry. Returns
+    the field."""
+    check_kind(doc, kind)
+    rows = decode(doc_id, to_plain(doc)).rows["conflicts"]
+    open_ = [row for row in rows if row["conflict_id"] == conflict_id and row["status"] == "open"]
+    if not open_:
+        raise ReviewRefused(404, "unknown_conflict", "no such open conflict on this record")
+    field: str = open_[0]["field"]
+    write_field(doc, field, value, who)
+    return field
