@@ -9,7 +9,16 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from server import admin_api, batch_sync, console, documents, health, records_api, session_api
+from server import (
+    admin_api,
+    batch_sync,
+    console,
+    documents,
+    export_api,
+    health,
+    records_api,
+    session_api,
+)
 from server.access.authenticate import Access
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
@@ -49,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.healthz,
             health.readyz,
             health.projection_lag,
+            *export_api.ROUTES,
             records_api.list_kind,
             records_api.get_record,
             *session_api.ROUTES,

@@ -7,9 +7,11 @@ share the API's services and session cookie; their errors are pages, not problem
 from litestar import Router
 from litestar.static_files import create_static_files_router
 
-from server.console import records, session
+from server.console import dashboard, records, session
 from server.console.errors import HANDLERS
+from server.console.exports import console_export
 from server.console.render import HERE, TEMPLATES
+from server.console.review import ROUTES as REVIEW_ROUTES
 
 STATIC = create_static_files_router(
     path="/console/static", directories=[HERE / "static"], include_in_schema=False
@@ -21,8 +23,11 @@ PAGES = Router(
         session.login_form,
         session.login,
         session.logout,
+        dashboard.dashboard,
+        console_export,
         records.record_list,
         records.record_page,
+        *REVIEW_ROUTES,
     ],
     exception_handlers=HANDLERS,
 )

@@ -16,6 +16,7 @@ from server.access.roles import Permission
 from server.console.filters import form_values, list_query
 from server.console.i18n import choices
 from server.console.render import lang_of, page
+from server.console.review import panel as review_panel
 from server.console.tables import COLUMNS, FILTERS, rows_of, shown
 from server.errors import ClientError
 from server.personal_data import mask_row
@@ -114,4 +115,5 @@ async def record_page(
         ],
         issues=detail.issues,
         shown=lambda column, value: shown(lang, column, value),
+        review=review_panel(request, caller, kind, detail.record),
     )

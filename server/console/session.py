@@ -15,12 +15,13 @@ from server.session_api import session_cookie
 from server.wiring import Caller, ServicesDep
 
 HOME = "/console/visits"
+DASHBOARD = "/console/dashboard"
 MAX_FIELD = 1024  # argon2 hashes whatever it is given
 
 
 @get("/console", include_in_schema=False)
 async def home() -> Redirect:
-    return Redirect(HOME, status_code=303)
+    return Redirect(DASHBOARD, status_code=303)
 
 
 @get("/console/login", include_in_schema=False)
