@@ -8,6 +8,7 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 
 from server.console import dashboard, records, session
+from server.console.devices import ROUTES as DEVICE_ROUTES
 from server.console.errors import HANDLERS
 from server.console.exports import console_export
 from server.console.render import HERE, TEMPLATES
@@ -28,6 +29,7 @@ PAGES = Router(
         records.record_list,
         records.record_page,
         *REVIEW_ROUTES,
+        *DEVICE_ROUTES,
     ],
     exception_handlers=HANDLERS,
 )

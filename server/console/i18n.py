@@ -134,6 +134,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_data": ("本期无数据", "No data in this period"),
     "figures": ("查看数据", "Figures"),
     "as_of_now": ("以下为截至目前的待办情况", "Outstanding as of now"),
+    # Members and devices (server/console/devices.py).
+    "members_devices": ("人员与设备", "Members and devices"),
+    "units": ("所属网格", "Grids"),
+    "account_disabled": ("账号已停用", "Account disabled"),
+    "app_version": ("应用版本", "App version"),
+    "device_active": ("正常", "Active"),
+    "device_revoked_at": ("已吊销（{at}）", "Revoked ({at})"),
+    "not_synced_for": ("{days} 天以上未同步", "Not synced for {days} days"),
+    "revoke_device": ("吊销", "Revoke"),
+    "device_revoked_done": ("设备已吊销，下次连接将被拒绝", "Revoked: its next request is refused"),
+    "no_devices": ("尚无设备", "No devices yet"),
+    "no_members": ("您的网格内没有可管理的人员", "Nobody in your grids to manage"),
+    "new_device_name": ("新平板名称", "New tablet's name"),
+    "enroll_tablet": ("登记平板", "Enroll a tablet"),
+    "enroll_code_for": ("“{name}”的一次性登记码", "One-time enrollment code for “{name}”"),
+    "enroll_expires": ("有效期至 {at}", "Valid until {at}"),
+    "enroll_once": (
+        "在平板上扫描二维码或输入登记码；只能使用一次，离开本页后不再显示",
+        "Scan the QR code or type the code on the tablet; it works once and is not shown again",
+    ),
+    "err_device_name": (
+        "请填写设备名称（最多 100 字）",
+        "Give the device a name (at most 100 characters)",
+    ),
 }
 
 ENGLISH_LABELS = {

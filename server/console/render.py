@@ -13,6 +13,7 @@ from litestar.template.config import TemplateConfig
 
 from server.access.authenticate import SESSION_COOKIE
 from server.access.principal import Principal
+from server.access.roles import Permission
 from server.access.secrets import csrf_token
 from server.console.i18n import JINJA_GLOBALS, LANG_COOKIE, Lang, language, role_label
 
@@ -59,7 +60,11 @@ def page(
     if request.query_params.get("lang") in ("zh", "en"):
         cookies.append(Cookie(key=LANG_COOKIE, value=lang, path="/", max_age=YEAR, samesite="lax"))
     if caller is not None:
-        context["me"] = {"username": caller.username, "role": role_label(lang, caller.role)}
+        context["me"] = {
+            "username": caller.username,
+            "role": role_label(lang, caller.role),
+            "manages_devices": caller.can(Permission.MANAGE_DEVICES),  # the nav's devices link
+        }
     # Logging out needs it, even on an error page of someone whose role reads nothing.
     secret = request.cookies.get(SESSION_COOKIE)
     context["csrf"] = csrf_token(secret) if secret else ""
