@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -80,14 +81,16 @@ def test_coordinator_reads_visits_in_the_browser(
     # Filter by purpose: htmx swaps the table and keeps the filter in the address.
     Select(browser.find_element(By.NAME, "purpose")).select_by_value("care_visit")
     browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, WAIT).until(lambda d: len(listed(d)) == 2)
+    # Rows read while htmx swaps the table may go stale under the reader: read again.
+    swapping = WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
+    swapping.until(lambda d: len(listed(d)) == 2)
     assert "purpose=care_visit" in browser.current_url
     care = {street.visits_a[0], street.visits_a[2]}
     assert set(listed(browser)) == care
     Select(browser.find_element(By.NAME, "has_conflict")).select_by_value("yes")
     Select(browser.find_element(By.NAME, "purpose")).select_by_value("")
     browser.find_element(By.ID, "apply-filters").click()
-    WebDriverWait(browser, WAIT).until(lambda d: listed(d) == [street.conflicted_visit])
+    swapping.until(lambda d: listed(d) == [street.conflicted_visit])
     screenshot(browser, f"{db}-03-visits-filtered")
 
     # The conflicted visit: both values side by side, with their authors; its history.

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from server.db.engine import make_engine
@@ -74,7 +74,18 @@ def click_and_load(driver: Any, element: Any) -> None:
     """Click, then wait for the next page: reading before it would read the old one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, WAIT).until(seen.staleness_of(page))
+    WebDriverWait(driver, WAIT).until(lambda _: _gone(page))
+
+
+def _gone(element: Any) -> bool:
+    """The element left the page. Chrome may answer a question about an element of a page
+    being replaced with a generic error ("Node ... does not belong to the document")
+    instead of a stale-element one: both mean the old page is going."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one
+        return True
+    return False
 
 
 def submit(driver: Any, css: str) -> None:
