@@ -27,7 +27,7 @@ from server.db.engine import write_transaction
 from server.errors import ClientError
 from server.exports import MEDIA_TYPES, Format, Sheet, cells, header, new_sheet
 from server.personal_data import mask_row
-from server.records_api import KINDS, MAX_PAGE, ListQuery, Reveal, list_records
+from server.records_api import KINDS, MAX_PAGE, ListQuery, Reveal, list_query, list_records
 from server.wiring import Caller, Services, ServicesDep
 
 MAX_ROWS = 100_000
@@ -140,14 +140,6 @@ async def export(
     )
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ClientError(
-            400, "time_without_offset", f"`{name}` needs its offset, like 2026-11-23T00:00+08:00"
-        )
-    return value
-
-
 @get("/api/{kind:str}/export", summary="The filtered list as a CSV or XLSX file")
 async def export_kind(
     kind: FromPath[KindName],
@@ -172,22 +164,9 @@ async def export_kind(
 ) -> Stream:
     """Takes the list's filters (`GET /api/{kind}`); headers in zh-CN unless `lang=en`."""
     caller.require(Permission.READ_RECORDS)
-    spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
-    unknown = [name for name, v in given.items() if v is not None and name not in spec.filters]
-    if unknown or (tag and kind != "households"):
-        raise ClientError(400, "unknown_filter", f"{kind} cannot be filtered by {unknown or 'tag'}")
-    query = ListQuery(
-        grid,
-        member,
-        _aware("since", since),
-        _aware("until", until),
-        {name: v for name, v in given.items() if v is not None},
-        tag or [],
-        has_conflict,
-        has_issues,
-    )
+    query = list_query(kind, given, grid, member, since, until, tag, has_conflict, has_issues)
     return await export(services, caller, kind, query, format=format, lang=lang, reveal=reveal)
 
 

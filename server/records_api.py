@@ -8,7 +8,7 @@ ID and phone numbers are masked unless a caller with the right asks `reveal=true
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -316,6 +316,34 @@ async def audit_view(
     await _audit_read(services, caller, "record.viewed", read, reveal=False)
 
 
+def list_query(
+    kind: str,
+    exact: dict[str, str | None],
+    grid: str | None,
+    member: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    tag: list[str] | None,
+    has_conflict: bool | None,
+    has_issues: bool | None,
+) -> ListQuery:
+    """The list filters of a request (the list API's and the export's), checked."""
+    spec = KINDS[kind]
+    unknown = [name for name, v in exact.items() if v is not None and name not in spec.filters]
+    if unknown or (tag and kind != "households"):
+        raise ClientError(400, "unknown_filter", f"{kind} cannot be filtered by {unknown or 'tag'}")
+    return ListQuery(
+        grid,
+        member,
+        _aware("since", since),
+        _aware("until", until),
+        {name: v for name, v in exact.items() if v is not None},
+        tag or [],
+        has_conflict,
+        has_issues,
+    )
+
+
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 KindName = Literal["households", "visits", "cases"]
 
@@ -354,20 +382,10 @@ async def list_kind(
     spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
-    unknown = [name for name, v in given.items() if v is not None and name not in spec.filters]
-    if unknown or (tag and kind != "households"):
-        raise ClientError(400, "unknown_filter", f"{kind} cannot be filtered by {unknown or 'tag'}")
-    query = ListQuery(
-        grid,
-        member,
-        _aware("since", since),
-        _aware("until", until),
-        {name: v for name, v in given.items() if v is not None},
-        tag or [],
-        has_conflict,
-        has_issues,
-        limit,
-        after,
+    query = replace(
+        list_query(kind, given, grid, member, since, until, tag, has_conflict, has_issues),
+        limit=limit,
+        after=after,
     )
     async with services.database.connect() as connection:
         page = await list_records(connection, spec, caller.grids, query)

@@ -14,7 +14,7 @@ from litestar import Litestar
 
 from server.access.audit import SYSTEM
 from server.access.authenticate import SESSION_COOKIE
-from server.access.org import Unit
+from server.access.org import Level, Unit
 from server.access.provision import enrolled_device
 from server.access.roles import Role
 from server.access.secrets import csrf_token
@@ -161,6 +161,17 @@ async def session_headers(
 async def machine_headers(harness: Harness, units: list[str]) -> dict[str, str]:
     made = await harness.services.access.machine_tokens.create("夜间报表", units, SYSTEM)
     return {"Authorization": f"Bearer {made.token}"}
+
+
+# Street S1 → community C1 (grids G1, G2) and community C2 (grid G3).
+TWO_COMMUNITIES = (
+    Unit("S1", "城南街道", Level.STREET),
+    Unit("C1", "幸福社区", Level.COMMUNITY, "S1"),
+    Unit("C2", "和平社区", Level.COMMUNITY, "S1"),
+    Unit("G1", "一网格", Level.GRID, "C1"),
+    Unit("G2", "二网格", Level.GRID, "C1"),
+    Unit("G3", "三网格", Level.GRID, "C2"),
+)
 
 
 async def org(harness: Harness, *units: Unit) -> None:

@@ -12,12 +12,11 @@ import sqlalchemy as sa
 
 from server.access.audit import SYSTEM
 from server.access.authenticate import SESSION_COOKIE
-from server.access.org import Level, Unit
 from server.access.roles import Role
 from server.db.access_tables import audit_log, devices
 from server.errors import ClientError
 
-from .harness import Harness, Person, person, running_app, session_headers
+from .harness import TWO_COMMUNITIES, Harness, Person, org, person, running_app, session_headers
 
 LAST_SYNC = datetime(2026, 1, 5, 20, 30, tzinfo=UTC)  # 2026-01-06 04:30 in Asia/Shanghai
 
@@ -55,17 +54,7 @@ class World:
 
 async def world(harness: Harness) -> World:
     access = harness.services.access
-    await access.org.put(
-        [
-            Unit("S1", "城南街道", Level.STREET),
-            Unit("C1", "幸福社区", Level.COMMUNITY, "S1"),
-            Unit("C2", "和平社区", Level.COMMUNITY, "S1"),
-            Unit("G1", "一网格", Level.GRID, "C1"),
-            Unit("G2", "二网格", Level.GRID, "C1"),
-            Unit("G3", "三网格", Level.GRID, "C2"),
-        ],
-        SYSTEM,
-    )
+    await org(harness, *TWO_COMMUNITIES)
     zhang = await person(harness, Role.COORDINATOR, ["C1"], "zhang")
     wang = await person(harness, Role.GRID_MEMBER, ["G1"], "wang")
     li = await person(harness, Role.GRID_MEMBER, ["G2"], "li")

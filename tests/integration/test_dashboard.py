@@ -11,14 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.access.audit import SYSTEM
-from server.access.org import Level, Unit
 from server.access.roles import Role
 from server.console.render import SHANGHAI
 from server.db.access_tables import audit_log, devices
 from server.db.record_tables import cases, conflicts, visit_needs, visits
 from tablet import Tablet
 
-from .harness import PASSWORD, Harness, Person, running_app, session_headers
+from .harness import PASSWORD, TWO_COMMUNITIES, Harness, Person, org, running_app, session_headers
 from .test_projection import HOUSEHOLD, settled
 
 Figures = dict[str, dict[str, dict[str, int]]]
@@ -61,17 +60,7 @@ def deadline(days_ago: int) -> str:
 async def world(harness: Harness) -> tuple[dict[str, str], dict[str, str]]:
     """Street S1 → community C1 (grids G1, G2) and C2 (grid G3); their coordinators."""
     access = harness.services.access
-    await access.org.put(
-        [
-            Unit("S1", "城南街道", Level.STREET),
-            Unit("C1", "幸福社区", Level.COMMUNITY, "S1"),
-            Unit("C2", "和平社区", Level.COMMUNITY, "S1"),
-            Unit("G1", "一网格", Level.GRID, "C1"),
-            Unit("G2", "二网格", Level.GRID, "C1"),
-            Unit("G3", "三网格", Level.GRID, "C2"),
-        ],
-        SYSTEM,
-    )
+    await org(harness, *TWO_COMMUNITIES)
     sessions = []
     for username, unit in [("zhang", "C1"), ("zhao", "C2")]:
         account = await access.accounts.create(

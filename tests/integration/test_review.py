@@ -10,12 +10,20 @@ import sqlalchemy as sa
 from pycrdt import Map
 
 from server.access.audit import SYSTEM
-from server.access.org import Level, Unit
 from server.access.roles import Role
 from server.db.access_tables import audit_log
 from server.db.tables import updates
 
-from .harness import PASSWORD, Harness, Person, machine_headers, running_app, session_headers
+from .harness import (
+    PASSWORD,
+    TWO_COMMUNITIES,
+    Harness,
+    Person,
+    machine_headers,
+    org,
+    running_app,
+    session_headers,
+)
 from .test_projection import HOUSEHOLD, settled
 
 Headers = dict[str, str]
@@ -25,17 +33,7 @@ async def world(harness: Harness) -> tuple[Headers, Headers, Headers]:
     """Street S1 → communities C1 (grids G1, G2) and C2 (grid G3). Sessions of 张敏, who
     coordinates C1; of 赵磊, who coordinates C2; and of 王芳, a grid member of G1."""
     access = harness.services.access
-    await access.org.put(
-        [
-            Unit("S1", "城南街道", Level.STREET),
-            Unit("C1", "幸福社区", Level.COMMUNITY, "S1"),
-            Unit("C2", "和平社区", Level.COMMUNITY, "S1"),
-            Unit("G1", "一网格", Level.GRID, "C1"),
-            Unit("G2", "二网格", Level.GRID, "C1"),
-            Unit("G3", "三网格", Level.GRID, "C2"),
-        ],
-        SYSTEM,
-    )
+    await org(harness, *TWO_COMMUNITIES)
     sessions = []
     for username, name, role, unit in [
         ("zhang", "张敏", Role.COORDINATOR, "C1"),
