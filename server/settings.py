@@ -13,6 +13,26 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/doorstep.db"
 
 
 @dataclass(frozen=True, slots=True)
+class NightlySettings:
+    """The nightly jobs (server/jobs/, docs/nightly.md)."""
+
+    # `doorstep serve` runs the nightly set at this local time; "off" leaves it to cron.
+    at: str = "02:00"
+    timezone: str = "Asia/Shanghai"
+    # compact: a document's log is squashed past either bound, or once idle this long.
+    compact_rows: int = 32
+    compact_bytes: int = 256 << 10
+    compact_idle_hours: int = 24
+    # stale_devices: a device that has not synced for this many days.
+    stale_device_days: int = 3
+    # overdue: a JSON file of rules replacing the built-in "1715" ones (None: built-in).
+    overdue_rules: str | None = None
+    reports_dir: str = "data/reports"
+    backups_dir: str = "data/backups"
+    backups_kept: int = 7
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
@@ -23,6 +43,7 @@ class Settings:
     login: LoginPolicy = field(default_factory=LoginPolicy)
     # Send the session cookie over HTTPS only; set it when the console is served over TLS.
     secure_cookies: bool = False
+    nightly: NightlySettings = field(default_factory=NightlySettings)
 
 
 def _int(name: str, default: int) -> int:
@@ -33,7 +54,7 @@ def _int(name: str, default: int) -> int:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     load_dotenv(override=False)
-    defaults, limits = Settings(), Limits()
+    defaults, limits, nightly = Settings(), Limits(), NightlySettings()
     return Settings(
         database_url=os.environ.get("DOORSTEP_DATABASE_URL") or defaults.database_url,
         host=os.environ.get("DOORSTEP_HOST") or defaults.host,
@@ -47,5 +68,17 @@ def get_settings() -> Settings:
             compact_after_updates=_int(
                 "DOORSTEP_COMPACT_AFTER_UPDATES", limits.compact_after_updates
             ),
+        ),
+        nightly=NightlySettings(
+            at=os.environ.get("DOORSTEP_NIGHTLY_AT") or nightly.at,
+            timezone=os.environ.get("DOORSTEP_NIGHTLY_TIMEZONE") or nightly.timezone,
+            compact_rows=_int("DOORSTEP_COMPACT_ROWS", nightly.compact_rows),
+            compact_bytes=_int("DOORSTEP_COMPACT_BYTES", nightly.compact_bytes),
+            compact_idle_hours=_int("DOORSTEP_COMPACT_IDLE_HOURS", nightly.compact_idle_hours),
+            stale_device_days=_int("DOORSTEP_STALE_DEVICE_DAYS", nightly.stale_device_days),
+            overdue_rules=os.environ.get("DOORSTEP_OVERDUE_RULES") or None,
+            reports_dir=os.environ.get("DOORSTEP_REPORTS_DIR") or nightly.reports_dir,
+            backups_dir=os.environ.get("DOORSTEP_BACKUPS_DIR") or nightly.backups_dir,
+            backups_kept=_int("DOORSTEP_BACKUPS_KEPT", nightly.backups_kept),
         ),
     )

@@ -113,4 +113,8 @@ updates = Table(
 # The access and record projection tables share this metadata: importing them here makes every
 # user of `metadata` (Alembic's autogenerate, tests' create_all) see the whole schema.
 from server.db import access_tables as _access_tables  # noqa: E402, F401
+from server.db import console_tables as _console_tables  # noqa: E402, F401
+from server.db import feed_tables as _feed_tables  # noqa: E402, F401
+from server.db import job_tables as _job_tables  # noqa: E402, F401
 from server.db import record_tables as _record_tables  # noqa: E402, F401
+from server.db import report_tables as _report_tables  # noqa: E402, F401

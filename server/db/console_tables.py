@@ -1,0 +1,1 @@
+"""Console tables: saved views (issue 5)."""

@@ -1,0 +1,1 @@
+"""Change feed and webhook tables (issue 6)."""

@@ -1,0 +1,1 @@
+"""Nightly job tables: run records and the job lock (issue 6)."""

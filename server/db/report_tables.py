@@ -1,0 +1,1 @@
+"""Overdue flags and daily report figures (issue 6)."""

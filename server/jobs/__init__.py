@@ -1,0 +1,1 @@
+"""Nightly jobs: compact, verify, overdue, report, stale devices, backup (docs/nightly.md)."""
