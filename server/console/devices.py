@@ -107,7 +107,13 @@ async def devices_page(
 ) -> Template:
     caller.require(Permission.MANAGE_DEVICES)
     done = "revoked" if request.query_params.get("done") == "revoked" else None
-    return await _page(request, services, caller, done=done)
+    shown = await _page(request, services, caller, done=done)
+    # Who looked at which field workers' tablets, like every read of people's data.
+    members = [member.account.id for member in shown.context["members"]]
+    await services.access.audit.record(
+        "devices.listed", caller, target_kind="account", detail={"accounts": members}
+    )
+    return shown
 
 
 def _field(form: Mapping[str, Any], name: str) -> str:

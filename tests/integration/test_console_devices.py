@@ -174,6 +174,17 @@ async def test_a_coordinator_enrolls_and_revokes_its_own_field_workers_tablets_o
                 )
             ).all()
         assert "device.enrollment_started" in actions and "device.revoked" in actions
+        # Looking at the page is on the record too, naming whom it showed.
+        async with harness.services.database.connect() as connection:
+            listed = (
+                await connection.scalars(
+                    sa.select(audit_log.c.detail).where(
+                        audit_log.c.username == "zhang", audit_log.c.action == "devices.listed"
+                    )
+                )
+            ).all()
+        assert listed and all(len(detail["accounts"]) == 2 for detail in listed)
+        assert all(w.wang.account_id in detail["accounts"] for detail in listed)
 
 
 async def test_other_roles_are_turned_away_and_an_admin_sees_everyone(database_url: str) -> None:
