@@ -163,9 +163,11 @@ def _visit(rows: Rows, rng: Random, grid: str, at: datetime, household: str) -> 
         "follow_up_due": at.date() + timedelta(days=14) if rng.random() < 0.2 else None,
     }
     doc_id = _record(rows, rng, "visit", grid, at, main)
+    rows["visits"][-1]["happened_at"] = at  # projected, not a field: no history entry
     needs = [
         {"category": rng.choice(list(enums.NeedCategory)), "text": _long_text(rng, 10, 40)}
         | {"status": rng.choice(list(enums.NeedStatus)), "deadline": at.date() + timedelta(days=14)}
+        | {"grid": grid, "happened_at": at}
         for _ in range(rng.choice((0, 0, 0, 1, 2)))
     ]
     _add(rows, "visit_needs", doc_id, needs)
@@ -218,9 +220,12 @@ async def fill(url: str, visits: int, seed: int) -> tuple[Counter[str], str]:
             "coordinator", "社区工作人员", Role.COORDINATOR, ["sq1"], PASSWORD, SYSTEM
         )
         counts = await _insert(engine, visits, Random(seed))
-        async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":  # as autovacuum would have by now
-                await connection.execute(sa.text("ANALYZE"))
+        async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # As autovacuum would have by now (inserts trigger it too, PostgreSQL ≥ 13):
+                # statistics, and the visibility map that lets index-only scans skip the heap.
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(sa.text("VACUUM ANALYZE"))
             return counts, str(await connection.scalar(_SHOWN))
     finally:
         await engine.dispose()

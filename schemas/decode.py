@@ -49,6 +49,7 @@ COMMON_TABLES = ("record_notes", "field_history", "conflicts", "validation_issue
 ID_LENGTH = 64  # log entry and note ids (the SDK writes UUIDs)
 FIELD_NAME_LENGTH = 64
 AUTHOR_LENGTH = 100
+DEVICE_ID_LENGTH = 36  # the server's device ids are UUIDs
 NOTE_KIND_LENGTH = 32
 NOTE_TEXT_LENGTH = 10_000
 GRID_LENGTH = 64
@@ -117,6 +118,8 @@ def decode(doc_id: str, content: Any) -> Decoded:
         {"doc_id": doc_id, "position": i, "path": issue.path, "message": issue.message}
         for i, issue in enumerate(issues.items)
     ]
+    if kind is RecordKind.VISIT:
+        _when_visited(main, rows["visit_needs"])
     if kind is not None:
         main.update(
             issue_count=len(issues.items),
@@ -124,6 +127,16 @@ def decode(doc_id: str, content: Any) -> Decoded:
             review_state=review_state(content.get("review"), content.get("log")),
         )
     return Decoded(doc_id=doc_id, kind=kind, grid=grid, issues=issues.items, rows=rows)
+
+
+def _when_visited(main: Row, needs: list[Row]) -> None:
+    """The day a visit counts for (`happened_at`: when it was made, else when its record was
+    created), on the visit and on each of its needs with the visit's grid: the dashboard
+    counts a period's visits and needs from one index each, without a join."""
+    happened_at = main["visited_at"] or main["created_at"]
+    main["happened_at"] = happened_at
+    for need in needs:
+        need.update(grid=main["grid"], happened_at=happened_at)
 
 
 # --- issues and values -------------------------------------------------------------------
@@ -550,7 +563,7 @@ def _log(doc_id: str, raw: Any, issues: _Issues) -> tuple[list[Row], list[_Entry
     for position, entry in enumerate(raw):
         path = f"log[{position}]"
         row: Row = {"doc_id": doc_id, "position": position, "entry_id": None, "field": None}
-        row.update(value=None, by=None, at=None, prev=[])
+        row.update(value=None, by=None, at=None, prev=[], device=None)
         rows.append(row)
         if not isinstance(entry, dict):
             issues.add(path, f"expected an object, got {_kind_of(entry)}")
@@ -562,6 +575,9 @@ def _log(doc_id: str, raw: Any, issues: _Issues) -> tuple[list[Row], list[_Entry
         row["value"] = json_safe(entry.get("v"))
         row["by"] = _text(entry.get("by"), AUTHOR_LENGTH, f"{path}.by", "修改人", issues)
         row["at"] = _time(entry.get("at"), f"{path}.at", "时间", issues)
+        if entry.get("device") is not None:  # optional: stock Yjs apps may not name one
+            device = entry["device"]
+            row["device"] = _text(device, DEVICE_ID_LENGTH, f"{path}.device", "设备", issues)
         prev = entry.get("prev")
         if not isinstance(prev, list) or not all(isinstance(p, str) for p in prev):
             issues.add(f"{path}.prev", "expected a list of entry ids")

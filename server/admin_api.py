@@ -1,8 +1,8 @@
-"""Admin HTTP API (org tree, accounts, devices, machine tokens, audit log): server/admin/."""
+"""Admin HTTP API (org tree, accounts, devices, tokens, audit log, webhooks): server/admin/."""
 
 from litestar.handlers import HTTPRouteHandler
 
-from server.admin import accounts, audit, devices, tokens, units
+from server.admin import accounts, audit, devices, tokens, units, webhooks
 
 ROUTES: list[HTTPRouteHandler] = [
     *units.ROUTES,
@@ -10,4 +10,5 @@ ROUTES: list[HTTPRouteHandler] = [
     *devices.ROUTES,
     *tokens.ROUTES,
     *audit.ROUTES,
+    *webhooks.ROUTES,
 ]

@@ -12,22 +12,32 @@ from litestar.di import Provide
 from server import (
     admin_api,
     batch_sync,
+    changes_api,
     console,
     documents,
     export_api,
     health,
     records_api,
+    reports_api,
     session_api,
 )
 from server.access.authenticate import Access
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
+from server.households import api as households_api
+from server.jobs import api as jobs_api
+from server.jobs.timer import JobTasks
 from server.problems import EXCEPTION_HANDLERS
 from server.projection import ProjectionWorker, Projector
 from server.review import api as review_api
 from server.settings import Settings, get_settings
+from server.webhooks.config import WebhookConfig
+from server.webhooks.dispatcher import WebhookDispatcher
 from server.wiring import Services, provide_caller, provide_services
 from sync import SyncEngine
+
+# How long a stopping server waits for the webhook round under way to finish.
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -41,12 +51,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         access = Access.build(database, settings.login)
         app.state.services = Services(database, engine, access, projection)
         worker = asyncio.create_task(projection.run(), name="projection")
+        dispatcher = WebhookDispatcher(database, WebhookConfig.from_env())
+        deliveries = asyncio.create_task(dispatcher.run(), name="webhooks")
+        # The nightly timer (settings.nightly.at, "off") and runs started by the jobs API.
+        jobs = app.state.jobs = JobTasks(app.state.services, settings)
         try:
             yield
         finally:
+            await jobs.stop()
+            dispatcher.stop()
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+            # The round under way finishes (bounded); cancelled only if it will not.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(deliveries, SHUTDOWN_GRACE_SECONDS)
             await database.dispose()
 
     return Litestar(
@@ -59,12 +78,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.readyz,
             health.projection_lag,
             *export_api.ROUTES,
+            changes_api.list_changes,
             records_api.list_kind,
             records_api.get_record,
+            *reports_api.ROUTES,
             *session_api.ROUTES,
             *admin_api.ROUTES,
             *console.ROUTES,
             *review_api.ROUTES,
+            *jobs_api.ROUTES,
+            *households_api.ROUTES,
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

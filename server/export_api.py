@@ -26,8 +26,16 @@ from server.console.render import SHANGHAI
 from server.db.engine import write_transaction
 from server.errors import ClientError
 from server.exports import MEDIA_TYPES, Format, Sheet, cells, header, new_sheet
-from server.personal_data import mask_row
-from server.records_api import KINDS, MAX_PAGE, ListQuery, Reveal, list_query, list_records
+from server.personal_data import mask_row, mask_text
+from server.records_api import (
+    KINDS,
+    MAX_PAGE,
+    ListQuery,
+    Reveal,
+    Search,
+    list_query,
+    list_records,
+)
 from server.wiring import Caller, Services, ServicesDep
 
 MAX_ROWS = 100_000
@@ -52,6 +60,8 @@ async def _rows(
 def _given(query: ListQuery) -> dict[str, Any]:
     """The filters as JSON for the audit log."""
     given = {k: v for k, v in asdict(query).items() if k not in ("limit", "after")}
+    if query.q:  # a number searched for is personal data: kept masked
+        given["q"] = mask_text(query.q)
     return {
         k: v.isoformat() if isinstance(v, datetime) else v
         for k, v in given.items()
@@ -160,13 +170,16 @@ async def export_kind(
     tag: FromQuery[list[str] | None] = None,
     has_conflict: FromQuery[bool | None] = None,
     has_issues: FromQuery[bool | None] = None,
+    q: Search = None,
     reveal: Reveal = False,
 ) -> Stream:
     """Takes the list's filters (`GET /api/{kind}`); headers in zh-CN unless `lang=en`."""
     caller.require(Permission.READ_RECORDS)
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
-    query = list_query(kind, given, grid, member, since, until, tag, has_conflict, has_issues)
+    personal = caller.can(Permission.PERSONAL_DATA)
+    filters = (grid, member, since, until, tag, has_conflict, has_issues, q, personal)
+    query = list_query(kind, given, *filters)
     return await export(services, caller, kind, query, format=format, lang=lang, reveal=reveal)
 
 

@@ -19,7 +19,7 @@ from pycrdt import Doc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schemas.decode import Decoded, decode
-from server.db import record_tables  # noqa: F401  (registers the record tables)
+from server.db import record_tables
 from server.db.engine import write_transaction
 from server.db.tables import documents, metadata, updates
 from sync.layout import to_plain
@@ -27,16 +27,14 @@ from sync.layout import to_plain
 log = logging.getLogger(__name__)
 # A document decoded as of a sequence of the log.
 Decoding = tuple[int, Decoded]
-_LOG_TABLES = {"updates", "documents", "seq_counter", "devices"}
 
 
 def _record_tables() -> list[sa.Table]:
-    """Every table holding rows of a record, keyed by `doc_id`."""
-    return [
-        table
-        for table in metadata.sorted_tables
-        if table.name not in _LOG_TABLES and "doc_id" in table.c
-    ]
+    """The tables of `server/db/record_tables.py`, parents first: a record's rows, keyed by
+    `doc_id`, which projection replaces whole. Tables elsewhere that name a record (overdue
+    flags, webhook deliveries) are never touched by it."""
+    declared = {value for value in vars(record_tables).values() if isinstance(value, sa.Table)}
+    return [table for table in metadata.sorted_tables if table in declared]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +67,21 @@ class Projector:
             {d: (seq, decode(d, to_plain(doc))) for d, (seq, doc) in docs.items()}
         )
 
-    async def write(self, decoded: dict[str, "Decoding"]) -> int:
+    async def write(self, decoded: dict[str, "Decoding"], *, force: bool = False) -> int:
         """Replace the rows of documents decoded as of a sequence, unless newer rows are
-        already there; returns how many were rewritten."""
+        already there; returns how many were rewritten.
+
+        `force` (the nightly verify's repair) rewrites them whatever `projected_seq` claims,
+        but only the documents whose log is still at that sequence.
+        """
         if not decoded:
             return 0
         async with write_transaction(self._database) as connection:
             current = await _lock_projected_seqs(connection, list(decoded))
-            fresh = {d: v for d, v in decoded.items() if current.get(d, 0) < v[0]}
+            if force:
+                fresh = {d: v for d, v in decoded.items() if current.get(d, (0, 0))[1] == v[0]}
+            else:
+                fresh = {d: v for d, v in decoded.items() if current.get(d, (0, 0))[0] < v[0]}
             if fresh:
                 await self._replace_rows(connection, fresh)
         return len(fresh)
@@ -132,11 +137,14 @@ class Projector:
 
 async def _lock_projected_seqs(
     connection: AsyncConnection, doc_ids: Sequence[str]
-) -> dict[str, int]:
-    query = sa.select(documents.c.id, documents.c.projected_seq).where(documents.c.id.in_(doc_ids))
+) -> dict[str, tuple[int, int]]:
+    """Each document's `(projected_seq, head_seq)`, its row locked until commit."""
+    query = sa.select(documents.c.id, documents.c.projected_seq, documents.c.head_seq).where(
+        documents.c.id.in_(doc_ids)
+    )
     if connection.dialect.name == "postgresql":  # SQLite's write lock already serialises
         query = query.order_by(documents.c.id).with_for_update()
-    return {row.id: row.projected_seq for row in await connection.execute(query)}
+    return {row.id: (row.projected_seq, row.head_seq) for row in await connection.execute(query)}
 
 
 class ProjectionWorker:

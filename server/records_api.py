@@ -37,6 +37,7 @@ from server.db.record_tables import (
 from server.db.tables import UtcDateTime
 from server.errors import ClientError
 from server.personal_data import mask_row, mask_text, mask_written
+from server.search import search_clauses, words
 from server.wiring import Caller, Services, ServicesDep
 
 MAX_PAGE = 200
@@ -118,12 +119,17 @@ class ListQuery:
     has_issues: bool | None = None
     limit: int = 50
     after: str | None = None
+    # Free text (server/search.py); personal-data columns are searched only if `personal`
+    # (None without a search: an export's audit entry then does not mention it).
+    q: str | None = None
+    personal: bool | None = None
 
 
 def _where(kind: Kind, grids: frozenset[str], query: ListQuery) -> list[sa.ColumnElement[bool]]:
     table = kind.table
-    allowed = grids & {query.grid} if query.grid else grids
-    clauses: list[sa.ColumnElement[bool]] = [table.c.grid.in_(sorted(allowed))]
+    allowed = sorted(grids & {query.grid} if query.grid else grids)
+    clauses: list[sa.ColumnElement[bool]] = [table.c.grid.in_(allowed)]
+    clauses += search_clauses(table, query.q, allowed, personal=bool(query.personal))
     if query.member:
         members = [table.c.created_by == query.member]
         if "visitor" in table.c:
@@ -292,6 +298,8 @@ def _filters(query: ListQuery) -> dict[str, Any]:
         "has_conflict": query.has_conflict,
         "has_issues": query.has_issues,
         "after": query.after,
+        # A number searched for is personal data: the audit log keeps it masked.
+        "q": mask_text(query.q) if query.q else None,
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -326,8 +334,11 @@ def list_query(
     tag: list[str] | None,
     has_conflict: bool | None,
     has_issues: bool | None,
+    q: str | None = None,
+    personal: bool = False,
 ) -> ListQuery:
-    """The list filters of a request (the list API's and the export's), checked."""
+    """The list filters of a request (the list API's and the export's), checked.
+    `personal`: the caller may search personal data (server/search.py)."""
     spec = KINDS[kind]
     unknown = [name for name, v in exact.items() if v is not None and name not in spec.filters]
     if unknown or (tag and kind != "households"):
@@ -341,6 +352,8 @@ def list_query(
         tag or [],
         has_conflict,
         has_issues,
+        q=q.strip() if q and words(q) else None,
+        personal=personal if q and words(q) else None,
     )
 
 
@@ -351,6 +364,13 @@ KindName = Literal["households", "visits", "cases"]
 Reveal = Annotated[
     bool,
     QueryParameter(description="ID and phone numbers in full: needs the right, audited"),
+]
+Search = Annotated[
+    str | None,
+    QueryParameter(
+        description="Words that must each appear in a text column (addresses, names, findings,"
+        " titles…); phone and ID numbers only for roles with the right to personal data"
+    ),
 ]
 
 
@@ -372,6 +392,7 @@ async def list_kind(
     tag: FromQuery[list[str] | None] = None,
     has_conflict: FromQuery[bool | None] = None,
     has_issues: FromQuery[bool | None] = None,
+    q: Search = None,
     limit: Limit = 50,
     after: FromQuery[str | None] = None,
     reveal: Reveal = False,
@@ -382,11 +403,11 @@ async def list_kind(
     spec = KINDS[kind]
     given = {"status": status, "level": level, "type": type, "purpose": purpose}
     given.update(household=household, review=review)
-    query = replace(
-        list_query(kind, given, grid, member, since, until, tag, has_conflict, has_issues),
-        limit=limit,
-        after=after,
+    personal = caller.can(Permission.PERSONAL_DATA)
+    filters = list_query(
+        kind, given, grid, member, since, until, tag, has_conflict, has_issues, q, personal
     )
+    query = replace(filters, limit=limit, after=after)
     async with services.database.connect() as connection:
         page = await list_records(connection, spec, caller.grids, query)
     docs = [item["doc_id"] for item in page.items]

@@ -18,6 +18,8 @@ class Loaded:
     doc: Doc[Any]
     seq: int = 0
     cost: int = 0
+    # The part of `cost` the cache's total holds: what it was when last put.
+    counted: int = 0
     # Roots written while applying the last update, and the subscriptions that tell.
     touched: set[str] = field(default_factory=set)
     subscriptions: list[Any] = field(default_factory=list)
@@ -42,25 +44,29 @@ class DocCache:
     def put(self, doc_id: str, entry: Loaded) -> None:
         self.evict(doc_id)
         self._entries[doc_id] = entry
-        self._total += entry.cost
+        entry.counted = entry.cost
+        self._total += entry.counted
 
     def grow(self, entry: Loaded, applied_bytes: int) -> None:
-        """Account for `applied_bytes` more applied to a cached entry."""
-        added = applied_bytes * self._factor
-        entry.cost += added
-        self._total += added
+        """Account for `applied_bytes` more applied to an entry; the cache's total follows
+        at its next `put` (every write path puts what it loaded or changed)."""
+        entry.cost += applied_bytes * self._factor
+
+    @property
+    def total(self) -> int:
+        return self._total
 
     def evict(self, doc_id: str) -> None:
         entry = self._entries.pop(doc_id, None)
         if entry is not None:
-            self._total -= entry.cost
+            self._total -= entry.counted
 
     def trim(self) -> None:
         """Unload the least recently used documents until within budget (locked ones too:
         a holder keeps its own reference, and the log decides what is reloaded)."""
         while self._total > self._budget and len(self._entries) > 1:
             _, entry = self._entries.popitem(last=False)
-            self._total -= entry.cost
+            self._total -= entry.counted
 
     @asynccontextmanager
     async def locked(self, doc_ids: Iterable[str]) -> AsyncIterator[None]:

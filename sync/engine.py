@@ -210,6 +210,58 @@ class SyncEngine:
         content = {doc_id: (entry.seq, to_plain(entry.doc))}
         return PushReport([PushOutcome(doc_id, status)], self._due_for_compaction(batch), content)
 
+    async def create_as_server(
+        self, scope: Scope, creations: Sequence[tuple[str, Callable[[Doc[Any]], None]]]
+    ) -> PushReport:
+        """Create record documents as the server (an import), like a tablet's first updates.
+
+        Each `build` writes a new document's whole content (its `meta` included) in one
+        pycrdt transaction; every document created is appended in **one** transaction,
+        tagged `scope.device`, so every tablet of its grid pulls it. A document that
+        already exists is left as it is (`duplicate`): with stable ids, creating twice
+        creates once. Under the documents' locks, so a concurrent creation in this process
+        waits and then sees the document. A build without a valid `meta.kind` and
+        `meta.grid`, or for a grid outside `scope`, is refused and nothing of it is stored.
+        """
+        doc_ids = [doc_id for doc_id, _ in creations]
+        for doc_id in doc_ids:
+            check_doc_id(doc_id)
+        if len(set(doc_ids)) != len(doc_ids):
+            raise ValueError("a document is created once per batch")
+        outcomes: list[PushOutcome] = []
+        async with self.cache.locked(sorted(doc_ids)):
+            batch = _Batch(await self.store.heads(doc_ids))
+            try:
+                for doc_id, build in creations:
+                    outcomes.append(self._create(scope, doc_id, build, batch))
+                await self._commit(batch)
+            finally:
+                # Not kept loaded: an import would push the documents in use out of the cache.
+                for doc_id in batch.docs:
+                    self.cache.evict(doc_id)
+        contents = {d: (entry.seq, to_plain(entry.doc)) for d, entry in batch.docs.items()}
+        return PushReport(outcomes, [], contents)
+
+    def _create(
+        self, scope: Scope, doc_id: str, build: Callable[[Doc[Any]], None], batch: _Batch
+    ) -> PushOutcome:
+        if doc_id in batch.heads:
+            return PushOutcome(doc_id, "duplicate")
+        doc: Doc[Any] = Doc()
+        with doc.transaction(origin="server"):
+            build(doc)
+        kind_and_grid = record_kind_and_grid(doc)
+        if kind_and_grid is None:
+            return PushOutcome(doc_id, "refused", Reason.MISSING_META, "no valid meta.kind, grid")
+        kind, grid = kind_and_grid
+        if not scope.covers(grid):
+            return PushOutcome(doc_id, "refused", Reason.OUT_OF_SCOPE, f"grid {grid!r}")
+        update: bytes = doc.get_update()
+        batch.docs[doc_id] = Loaded(doc)
+        batch.grids[doc_id] = grid
+        batch.staged.append(NewUpdate(doc_id, grid, update, scope.device, kind))
+        return PushOutcome(doc_id, "accepted")
+
     async def _commit(self, batch: _Batch) -> None:
         heads: dict[str, tuple[int, int]] = {}
         if batch.staged:
@@ -318,12 +370,24 @@ class SyncEngine:
             rows = await self.store.updates(doc_id)
             if len(rows) < 2:
                 return False
-            doc: Doc[Any] = Doc()
-            for row in rows:
-                doc.apply_update(row.data)
-            state = doc.get_state()
-            if any(get_update(row.data, state)[0] != 0 for row in rows):
-                return False  # something could not integrate: keep the rows as they are
+            snapshot = squash([row.data for row in rows])
+            if snapshot is None:
+                return False
             return await self.store.replace_with_snapshot(
-                doc_id, [row.seq for row in rows], doc.get_update()
+                doc_id, [row.seq for row in rows], snapshot
             )
+
+
+def squash(updates: Sequence[bytes]) -> bytes | None:
+    """One update holding all of `updates` (a loaded `Doc`'s `get_update()`, not
+    `merge_updates`: that one is slow and keeps overwritten values); None when one of them
+    would not integrate (missing dependencies), so that the caller keeps the rows as they are.
+    """
+    doc: Doc[Any] = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    state = doc.get_state()
+    if any(get_update(update, state)[0] != 0 for update in updates):
+        return None
+    snapshot: bytes = doc.get_update()
+    return snapshot

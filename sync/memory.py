@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from sync.ports import DocHead, NewUpdate, PullBatch, StoredUpdate
+from sync.ports import DocHead, NewUpdate, PullBatch, Snapshot, StoredUpdate
 
 
 class MemoryStore:
@@ -65,6 +65,16 @@ class MemoryStore:
             found.append(row)
             size += len(row.data)
         return PullBatch(found, last_seq, more=False)
+
+    async def updates_of(self, doc_ids: Sequence[str]) -> dict[str, list[StoredUpdate]]:
+        return {doc_id: await self.updates(doc_id) for doc_id in doc_ids}
+
+    async def replace_with_snapshots(self, snapshots: Sequence[Snapshot]) -> set[str]:
+        replaced = set()
+        for snapshot in snapshots:
+            if await self.replace_with_snapshot(snapshot.doc_id, snapshot.seqs, snapshot.data):
+                replaced.add(snapshot.doc_id)
+        return replaced
 
     async def replace_with_snapshot(
         self, doc_id: str, seqs: Sequence[int], snapshot: bytes

@@ -45,6 +45,15 @@ class PullBatch:
     more: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One update to store in place of exactly the rows `seqs` of a document."""
+
+    doc_id: str
+    seqs: Sequence[int]
+    data: bytes
+
+
 class UpdateStore(Protocol):
     async def heads(self, doc_ids: Sequence[str]) -> dict[str, DocHead]:
         """The heads of those documents that exist."""
@@ -84,4 +93,13 @@ class UpdateStore(Protocol):
 
         False (and nothing changed) if the rows are no longer all there.
         """
+        ...
+
+    async def updates_of(self, doc_ids: Sequence[str]) -> dict[str, list[StoredUpdate]]:
+        """Several documents' updates, each in sequence order (one read, not one each)."""
+        ...
+
+    async def replace_with_snapshots(self, snapshots: Sequence[Snapshot]) -> set[str]:
+        """`replace_with_snapshot` for several documents at once; returns the documents
+        replaced (the others' rows changed since they were read: left as they are)."""
         ...

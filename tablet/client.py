@@ -208,7 +208,7 @@ class Tablet:
         return [self.record(doc_id) for doc_id in self.store.doc_ids()]
 
     def _wrap(self, doc_id: str, doc: Doc[Any]) -> Record:
-        record = Record(doc_id, doc, self.author, self._saved)
+        record = Record(doc_id, doc, self.author, self._saved, self.device_id)
         self._records[doc_id] = record
         return record
 

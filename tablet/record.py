@@ -1,8 +1,8 @@
 """A record document behind plain calls: `record.set("phone", ...)`, `record.add_note(...)`.
 
 The layout is the contract of docs/record-documents.md: `meta`, `fields`, a `log`
-entry per field write (with the ids of the writes it had seen as `prev`), and
-append-only `notes`.
+entry per field write (with the ids of the writes it had seen as `prev`, and the tablet's
+device id when it knows it), and append-only `notes`.
 """
 
 import uuid
@@ -31,12 +31,18 @@ def _plain(entry: Any) -> dict[str, Any]:
 
 class Record:
     def __init__(
-        self, doc_id: str, doc: Doc[Any], author: str, on_edit: Callable[["Record", bytes], None]
+        self,
+        doc_id: str,
+        doc: Doc[Any],
+        author: str,
+        on_edit: Callable[["Record", bytes], None],
+        device: str | None = None,
     ):
         self.id = doc_id
         self.doc = doc
         self._author = author
         self._on_edit = on_edit
+        self._device = device  # the server's id of this tablet, named in each log entry
         self._depth = 0
 
     @property
@@ -98,6 +104,8 @@ class Record:
             "at": now_with_offset(),
             "prev": self.current_writes(field),
         }
+        if self._device is not None:
+            entry["device"] = self._device
         self.doc.get("fields", type=Map)[field] = value
         self.doc.get("log", type=Array).append(entry)
 

@@ -10,6 +10,9 @@ import click
 
 from server.cli.access import account, admin, device, org, token
 from server.cli.database import upgrade_schema
+from server.cli.jobs import jobs, nightly
+from server.cli.webhooks import webhook
+from server.households.cli import households
 from server.settings import get_settings
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///data/demo.db"
@@ -58,7 +61,18 @@ def dbupgrade_schema() -> None:
     click.echo("database is up to date", err=True)
 
 
-for group in (admin, account, org, device, token):
+@db.command("restored")
+def db_restored() -> None:
+    """Run once after restoring a backup, before serving: number new updates past every
+    pull cursor a tablet may hold from after the backup (docs/nightly.md#restore)."""
+    from server.cli.database import with_database
+    from server.jobs.backup import after_restore
+
+    head = with_database(after_restore)
+    click.echo(f"the update log now continues after {head}", err=True)
+
+
+for group in (admin, account, org, device, token, nightly, jobs, webhook, households):
     main.add_command(group)
 
 

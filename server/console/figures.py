@@ -1,9 +1,13 @@
 """The dashboard's figures: counts over the record projection, for some grids and a period.
 
-A period is whole days in Asia/Shanghai, `until` included. A visit falls on the day it was
-made (`visited_at`, else when its record was created); a case in the period it was
-registered (`created_at`). Overdue items, open conflicts and silent devices are the state
-as of now, whatever the period: they are what needs doing today.
+A period is whole days in Asia/Shanghai, `until` included. A visit and its needs fall on
+the day it was made (`visited_at`, else when its record was created: the projected
+`happened_at`); a case in the period it was registered (`created_at`). Overdue items, open
+conflicts and silent devices are the state as of now, whatever the period: they are what
+needs doing today.
+
+Each figure reads one index range per grid (`(grid, happened_at)` on visits, covering ones
+on `visit_needs`, which carries its visit's grid and time): no join over the history.
 """
 
 from collections import defaultdict
@@ -89,11 +93,14 @@ def _nested(rows: Iterable[sa.Row[Any, Any, Any]]) -> dict[str, Count]:
 async def _visits_per_day(
     connection: AsyncConnection, grids: frozenset[str], period: Period
 ) -> dict[str, Count]:
-    when = sa.func.coalesce(visits.c.visited_at, visits.c.created_at)
-    day = _local_day(connection, when).label("day")
+    day = _local_day(connection, visits.c.happened_at).label("day")
     query = (
         sa.select(day, visits.c.grid, sa.func.count())
-        .where(visits.c.grid.in_(grids), when >= period.start, when < period.end)
+        .where(
+            visits.c.grid.in_(grids),
+            visits.c.happened_at >= period.start,
+            visits.c.happened_at < period.end,
+        )
         .group_by(day, visits.c.grid)
     )
     return _nested(await connection.execute(query))
@@ -102,11 +109,13 @@ async def _visits_per_day(
 async def _needs(
     connection: AsyncConnection, grids: frozenset[str], period: Period
 ) -> dict[str, Count]:
-    when = sa.func.coalesce(visits.c.visited_at, visits.c.created_at)
     query = (
         sa.select(visit_needs.c.category, visit_needs.c.status, sa.func.count())
-        .join(visits, visits.c.doc_id == visit_needs.c.doc_id)
-        .where(visits.c.grid.in_(grids), when >= period.start, when < period.end)
+        .where(
+            visit_needs.c.grid.in_(grids),
+            visit_needs.c.happened_at >= period.start,
+            visit_needs.c.happened_at < period.end,
+        )
         .group_by(visit_needs.c.category, visit_needs.c.status)
     )
     return _nested(await connection.execute(query))
@@ -137,15 +146,12 @@ async def _overdue_cases(connection: AsyncConnection, grids: frozenset[str], tod
 
 
 async def _overdue_needs(connection: AsyncConnection, grids: frozenset[str], today: date) -> int:
-    """Needs not resolved (open, or handed over) past their deadline."""
-    query = (
-        sa.select(sa.func.count())
-        .select_from(visit_needs.join(visits, visits.c.doc_id == visit_needs.c.doc_id))
-        .where(
-            visits.c.grid.in_(grids),
-            visit_needs.c.deadline < today,
-            sa.func.coalesce(visit_needs.c.status, "open") != "resolved",
-        )
+    """Needs not resolved (open, or handed over) past their deadline: the index entries of
+    the grids' needs whose deadline has passed, nothing else."""
+    query = sa.select(sa.func.count()).where(
+        visit_needs.c.grid.in_(grids),
+        visit_needs.c.deadline < today,
+        sa.func.coalesce(visit_needs.c.status, "open") != "resolved",
     )
     return int((await connection.execute(query)).scalar_one())
 

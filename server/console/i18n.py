@@ -158,6 +158,127 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请填写设备名称（最多 100 字）",
         "Give the device a name (at most 100 characters)",
     ),
+    # Overdue work (server/console/overdue.py).
+    "overdue_work": ("逾期事项", "Overdue work"),
+    "overdue_explained": (
+        "每晚按逾期规则检查：回访、诉求和矛盾纠纷超过期限即列于此处，办结后自动移除。",
+        "Checked every night by the overdue rules: follow-ups, needs and disputes past their "
+        "time are listed here until they are done.",
+    ),
+    "overdue_what": ("逾期事项", "What is overdue"),
+    "overdue_due": ("应办日期", "Due"),
+    "overdue_days": ("逾期天数", "Days overdue"),
+    "overdue_flagged_at": ("发现时间", "Flagged"),
+    "overdue_follow_up": ("回访逾期", "Follow-up visit overdue"),
+    "overdue_need_deadline": ("诉求超过办理期限", "Need past its deadline"),
+    "overdue_need_size": ("诉求超过规定天数（{size}）", "Need open too long ({size})"),
+    "overdue_case_deadline": ("纠纷超过办理期限", "Dispute past its deadline"),
+    "overdue_case_status": (
+        "纠纷处于“{status}”超过规定天数",
+        "Dispute left at “{status}” too long",
+    ),
+    "overdue_more": ("仅显示逾期最久的 500 项", "Only the 500 longest overdue are shown"),
+    "no_overdue": ("没有逾期事项", "Nothing is overdue"),
+    "size_small": ("小事", "small"),
+    "size_medium": ("一般", "medium"),
+    "size_large": ("复杂", "large"),
+    # Importing a households register (server/console/households_import.py).
+    "import_households": ("导入住户台账", "Import a households register"),
+    "import_intro": (
+        "上传 CSV 或 Excel（.xlsx）格式的住户台账：第一行为表头，每行一户。",
+        "Upload the register as CSV or Excel (.xlsx): a header row, then one household a row.",
+    ),
+    "import_rule": (
+        "有任何一行出错时不会导入任何数据：请修正文件后重新上传。已存在的住户（此前导入过，"
+        "或平板已登记同一地址）不会重复创建。",
+        "If any row has an error nothing is imported: fix the file and upload it again. "
+        "Households that exist (imported before, or recorded on a tablet at the same "
+        "address) are not created again.",
+    ),
+    "import_limits": (
+        "文件不超过 {mb} MB、{rows} 行；网格、小区、室为必填。",
+        "At most {mb} MB and {rows} rows; grid, compound and room are required.",
+    ),
+    "import_headers": ("可识别的表头", "Headers understood"),
+    "import_members_format": (
+        "家庭成员格式：姓名/关系/出生年份/身份证号，多人用分号隔开；标签用顿号或逗号隔开。",
+        "Members: name/relation/birth year/ID number, separated by semicolons; "
+        "tags separated by commas.",
+    ),
+    "import_file": ("台账文件", "Register file"),
+    "import_preview": ("预览", "Preview"),
+    "import_confirm": ("确认导入 {count} 户", "Import {count} households"),
+    "import_summary": (
+        "共 {rows} 行：新建 {new} 户，已存在 {existing} 户，出错 {errors} 行。",
+        "{rows} rows: {new} new households, {existing} existing, {errors} rows with errors.",
+    ),
+    "import_done": (
+        "已导入 {created} 户；{existing} 户已存在，未重复创建。",
+        "Imported {created} households; {existing} existed and were not created again.",
+    ),
+    "import_fix_first": (
+        "请修正以上错误后重新上传；本次没有写入任何数据。",
+        "Fix the errors above and upload the file again; nothing was written.",
+    ),
+    "import_nothing_new": ("没有需要新建的住户。", "No new households to create."),
+    "import_ignored": (
+        "未识别的列（已忽略）：{columns}",
+        "Columns not understood (ignored): {columns}",
+    ),
+    "import_row": ("行号", "Row"),
+    "import_column": ("列", "Column"),
+    "import_problem": ("问题", "Problem"),
+    "import_whole_row": ("整行", "Whole row"),
+    "import_status_new": ("将新建", "New"),
+    "import_status_created": ("已创建", "Created"),
+    "import_status_imported": ("此前已导入", "Imported before"),
+    "import_status_recorded": ("平板已登记", "Recorded on a tablet"),
+    "import_err_required": ("必填", "Required"),
+    "import_err_missing_column": ("文件缺少此列", "The file has no such column"),
+    "import_err_grid_out_of_scope": (
+        "“{detail}”不是您管辖的网格",
+        "“{detail}” is not one of your grids",
+    ),
+    "import_err_duplicate_row": ("与第 {detail} 行地址相同", "Same address as row {detail}"),
+    "import_err_invalid": ("{detail}", "{detail}"),
+    "col_grid": ("网格", "Grid"),
+    "col_compound": ("小区", "Compound"),
+    "col_building": ("楼栋", "Building"),
+    "col_unit": ("单元", "Unit"),
+    "col_room": ("室", "Room"),
+    "col_head_name": ("户主", "Head of household"),
+    "col_phone": ("联系电话", "Phone"),
+    "col_members": ("家庭成员", "Members"),
+    "col_tags": ("标签", "Tags"),
+    # A projected column (visits, their needs): when a visit counts, visited_at else created.
+    "happened_at": ("统计时间", "Counted at"),
+    # Search, saved views, bulk approval and related records (server/console/records.py).
+    "search": ("搜索", "Search"),
+    "search_hint_visits": ("走访人、走访情况、住户地址", "Visitor, findings, address"),
+    "search_hint_cases": ("标题、地点、经过、当事人", "Title, place, description, parties"),
+    "search_hint_households": ("小区、楼栋、房号、户主、成员", "Compound, building, room, names"),
+    "saved_views": ("我的常用筛选", "My saved views"),
+    "no_views": ("尚未保存", "None saved yet"),
+    "view_name": ("名称", "Name"),
+    "save_view": ("保存当前筛选", "Save these filters"),
+    "delete_view": ("删除", "Delete"),
+    "select": ("选择", "Select"),
+    "approve_selected": ("批量审核通过所选记录", "Approve the selected records"),
+    "bulk_done": (
+        "已审核通过 {approved} 条，跳过 {skipped} 条",
+        "Approved {approved}, skipped {skipped}",
+    ),
+    "household_visits": ("该住户的走访记录", "This household's visits"),
+    "all_household_visits": ("在走访列表中查看全部", "All of them in the visits list"),
+    "cases_not_linked": (
+        "矛盾纠纷记录不关联住户，故此处不列出",
+        "Cases do not name a household, so none are listed here",
+    ),
+    "unknown_device": ("未知设备 {id}", "Unknown device {id}"),
+    "compound": ("小区", "Compound"),
+    "building": ("楼栋", "Building"),
+    "unit": ("单元", "Unit"),
+    "room": ("房号", "Room"),
 }
 
 ENGLISH_LABELS = {

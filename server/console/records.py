@@ -1,4 +1,5 @@
-"""Record pages: lists with the read API's filters, and one record in detail.
+"""Record pages: lists with the read API's filters, search and saved views, and one record
+in detail (a household's with its visits; the field history with the device of each write).
 
 Both read through `server.records_api` (the caller's grids only; a record elsewhere is
 "not found"), mask personal data, and are audited like the API's reads.
@@ -15,9 +16,11 @@ from litestar.response import Template
 from server.access.roles import Permission
 from server.console.filters import form_values, list_query
 from server.console.i18n import choices
+from server.console.related import device_names, household_visits
 from server.console.render import lang_of, page
 from server.console.review import panel as review_panel
 from server.console.tables import COLUMNS, FILTERS, rows_of, shown
+from server.console.views import views_of
 from server.errors import ClientError
 from server.personal_data import mask_row
 from server.records_api import KINDS, audit_list, audit_view, masked, record_detail
@@ -42,12 +45,13 @@ async def record_list(
 ) -> Template:
     caller.require(Permission.READ_RECORDS)
     params = dict(request.query_params.items())
-    query = list_query(KINDS[kind], params)
+    personal = caller.can(Permission.PERSONAL_DATA)  # may the search match phone numbers
+    query = list_query(KINDS[kind], params, personal=personal)
     async with services.database.connect() as connection:
         found = await read_list(connection, KINDS[kind], caller.grids, query)
     await audit_list(services, caller, kind, query, [item["doc_id"] for item in found.items])
     lang = lang_of(request)
-    values = form_values(params)
+    values = form_values(KINDS[kind], params)
     next_url = (
         f"/console/{kind}?{urlencode({**values, 'after': found.next})}" if found.next else None
     )
@@ -63,7 +67,19 @@ async def record_list(
         grids=sorted(caller.grids),
         filters=[(name, choices(lang, name)) for name in FILTERS[kind]],
         reviews=choices(lang, "review_state"),
+        query=urlencode(values),
+        views=await views_of(services, caller, kind),
+        can_review=caller.can(Permission.REVIEW),
+        bulk=_bulk_outcome(params),
     )
+
+
+def _bulk_outcome(params: dict[str, str]) -> dict[str, int] | None:
+    """How many records the bulk approval just approved and skipped (from its redirect)."""
+    counts = {name: params.get(name, "") for name in ("approved", "skipped")}
+    if not all(value.isascii() and value.isdigit() for value in counts.values()):
+        return None
+    return {name: int(value) for name, value in counts.items()}
 
 
 @get("/console/{kind:str}/{doc_id:str}", include_in_schema=False)
@@ -84,6 +100,11 @@ async def record_page(
     await audit_view(services, caller, kind, doc_id, found=True)
     lang = lang_of(request)
     record = detail.record
+    visits, more_visits = (
+        await household_visits(services, caller, lang, doc_id)
+        if kind == "households"
+        else ([], False)
+    )
     fields = [
         (name, shown(lang, name, value))
         for name, value in record.items()
@@ -102,6 +123,10 @@ async def record_page(
         },
         notes=detail.notes,
         history=[{**e, "value": shown(lang, e["field"], e["value"])} for e in detail.history],
+        devices=await device_names(services, detail.history),
+        visits=visits,
+        more_visits=more_visits,
+        visit_columns=COLUMNS["visits"],
         conflicts=[
             {
                 **conflict,

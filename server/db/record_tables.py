@@ -29,6 +29,7 @@ from server.db.tables import UtcDateTime, metadata
 CODE = 32  # enumeration codes (`care_visit`, `property_management`, …)
 ENTRY_ID = 64
 AUTHOR = 100
+DEVICE_ID = 36
 
 
 def _doc_id() -> Column[str]:
@@ -120,7 +121,10 @@ visits = _main_table(
     Column("purpose", String(CODE)),
     Column("findings", Text),
     Column("follow_up_due", Date),
+    # The time the visit counts for (visited_at, else created_at): the dashboard's periods.
+    Column("happened_at", UtcDateTime),
     Index(None, "grid", "visited_at"),
+    Index(None, "grid", "happened_at"),
     Index(None, "grid", "purpose"),
     Index(None, "household"),
     Index(None, "follow_up_due"),
@@ -132,7 +136,13 @@ visit_needs = _child_table(
     Column("text", Text),
     Column("status", String(CODE)),
     Column("deadline", Date),
+    # The visit's grid and happened_at, so the dashboard counts needs without a join.
+    Column("grid", String(64)),
+    Column("happened_at", UtcDateTime),
     Index(None, "status", "deadline"),
+    # Covering: a period's needs by category and status, and the overdue ones, per grid.
+    Index(None, "grid", "happened_at", "category", "status"),
+    Index(None, "grid", "deadline", "status"),
 )
 
 cases = _main_table(
@@ -190,6 +200,8 @@ field_history = Table(
     Column("by", String(AUTHOR)),
     Column("at", UtcDateTime),
     Column("prev", JSON, nullable=False),
+    # The device id the writing tablet put in the entry (`device`); null if it put none.
+    Column("device", String(DEVICE_ID), nullable=True),
     PrimaryKeyConstraint("doc_id", "position"),
 )
 

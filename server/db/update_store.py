@@ -3,12 +3,13 @@
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    bindparam,
     case,
     func,
     insert,
@@ -22,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.engine import write_transaction
 from server.db.tables import documents, seq_counter, updates
-from sync.ports import DocHead, NewUpdate, PullBatch, StoredUpdate
+from sync.ports import DocHead, NewUpdate, PullBatch, Snapshot, StoredUpdate
+
+_Item = TypeVar("_Item")
 
 # Bound parameters per statement stay well below SQLite's and asyncpg's limits.
 _IDS_PER_QUERY = 500
@@ -113,54 +116,99 @@ class SqlUpdateStore:
                     return page.done(more=False)
                 after = rows[-1].seq
 
+    async def updates_of(self, doc_ids: Sequence[str]) -> dict[str, list[StoredUpdate]]:
+        """One query per `_IDS_PER_QUERY` documents."""
+        found: dict[str, list[StoredUpdate]] = {doc_id: [] for doc_id in doc_ids}
+        async with self._engine.connect() as connection:
+            for ids in _chunks(doc_ids):
+                query = (
+                    select(*_STORED)
+                    .where(updates.c.doc_id.in_(ids))
+                    .order_by(updates.c.doc_id, updates.c.seq)
+                )
+                for row in await connection.execute(query):
+                    found[row.doc_id].append(StoredUpdate(*row))
+        return found
+
     async def replace_with_snapshot(
         self, doc_id: str, seqs: Sequence[int], snapshot: bytes
     ) -> bool:
-        if not seqs:
-            return False
-        try:
-            async with write_transaction(self._engine) as connection:
-                await _replace(connection, doc_id, set(seqs), snapshot)
-        except _RowsGone:
-            return False
-        return True
+        return doc_id in await self.replace_with_snapshots([Snapshot(doc_id, seqs, snapshot)])
+
+    async def replace_with_snapshots(self, snapshots: Sequence[Snapshot]) -> set[str]:
+        """In one transaction."""
+        wanted = {s.doc_id: s for s in snapshots if s.seqs}
+        if not wanted:
+            return set()
+        async with write_transaction(self._engine) as connection:
+            return await _replace(connection, wanted)
 
 
-class _RowsGone(Exception):
-    """Rolls a compaction back: the rows it would replace are no longer all there."""
-
-
-async def _replace(
-    connection: AsyncConnection, doc_id: str, seqs: set[int], snapshot: bytes
-) -> None:
-    # Row lock on PostgreSQL (SQLite holds the write lock already): compactors take turns.
-    lock = select(documents.c.grid).where(documents.c.id == doc_id).with_for_update()
-    grid = (await connection.execute(lock)).scalar_one_or_none()
-    delete = (
-        updates.delete()
-        .where(updates.c.doc_id == doc_id, updates.c.seq.in_(seqs))
-        .returning(func.length(updates.c.data))
+async def _replace(connection: AsyncConnection, wanted: dict[str, Snapshot]) -> set[str]:
+    # Every deleter of update rows (a compactor) locks the documents' rows first, in id order
+    # (PostgreSQL; SQLite holds the write lock already): compactors take turns, and while
+    # the locks are held a document's rows can only grow (appends), never go.
+    lock = (
+        select(documents.c.id, documents.c.grid)
+        .where(documents.c.id.in_(sorted(wanted)))
+        .order_by(documents.c.id)
+        .with_for_update()
     )
-    removed = (await connection.execute(delete)).scalars().all()
-    if grid is None or len(removed) != len(seqs):
-        raise _RowsGone
-    snapshot_row = {
-        "seq": max(seqs),
-        "doc_id": doc_id,
-        "grid": grid,
-        "device": None,
-        "data": snapshot,
-        "is_snapshot": True,
-        "created_at": datetime.now(UTC),
+    grids = {row.id: row.grid for row in await connection.execute(lock)}
+    seqs = [seq for doc_id in grids for seq in set(wanted[doc_id].seqs)]
+    found: dict[str, tuple[int, int]] = {}  # document → rows of `seqs` still there, bytes
+    count_rows = select(updates.c.doc_id, func.count(), func.sum(func.length(updates.c.data)))
+    for some in _chunks(seqs):
+        query = count_rows.where(updates.c.seq.in_(some)).group_by(updates.c.doc_id)
+        for doc_id, count, size in await connection.execute(query):
+            rows, total = found.get(doc_id, (0, 0))
+            found[doc_id] = (rows + count, total + int(size))
+    intact = {
+        doc_id: size
+        for doc_id, (count, size) in found.items()
+        if doc_id in grids and count == len(set(wanted[doc_id].seqs))
     }
-    await connection.execute(insert(updates), snapshot_row)
-    shrink = update(documents).where(documents.c.id == doc_id)
+    if not intact:
+        return set()
+    # Sequences are unique across documents: these are exactly the intact documents' rows.
+    for some in _chunks([seq for doc_id in intact for seq in set(wanted[doc_id].seqs)]):
+        await connection.execute(updates.delete().where(updates.c.seq.in_(some)))
+    now = datetime.now(UTC)
     await connection.execute(
-        shrink.values(
-            update_count=documents.c.update_count - len(removed) + 1,
-            byte_size=documents.c.byte_size - sum(removed) + len(snapshot),
+        insert(updates),
+        [
+            {
+                "seq": max(wanted[doc_id].seqs),
+                "doc_id": doc_id,
+                "grid": grids[doc_id],
+                "device": None,
+                "data": wanted[doc_id].data,
+                "is_snapshot": True,
+                "created_at": now,
+            }
+            for doc_id in intact
+        ],
+    )
+    shrink = (
+        update(documents)
+        .where(documents.c.id == bindparam("doc"))
+        .values(
+            update_count=documents.c.update_count - bindparam("removed") + 1,
+            byte_size=documents.c.byte_size - bindparam("freed"),
         )
     )
+    await connection.execute(
+        shrink,
+        [
+            {
+                "doc": doc_id,
+                "removed": len(set(wanted[doc_id].seqs)),
+                "freed": size - len(wanted[doc_id].data),
+            }
+            for doc_id, size in intact.items()
+        ],
+    )
+    return set(intact)
 
 
 @dataclass
@@ -271,6 +319,6 @@ async def _head_seqs(connection: AsyncConnection, doc_ids: list[str]) -> dict[st
     return seqs
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
     for start in range(0, len(items), _IDS_PER_QUERY):
         yield items[start : start + _IDS_PER_QUERY]

@@ -14,7 +14,7 @@ from server.db.engine import make_engine
 from server.db.tables import documents
 from server.db.update_store import SqlUpdateStore
 from sync.memory import MemoryStore
-from sync.ports import DocHead, NewUpdate, PullBatch, StoredUpdate, UpdateStore
+from sync.ports import DocHead, NewUpdate, PullBatch, Snapshot, StoredUpdate, UpdateStore
 
 A, B, C = "grid-a", "grid-b", "grid-c"
 ME, OTHER = "device-me", "device-other"
@@ -252,6 +252,41 @@ async def test_a_puller_behind_a_compaction_gets_the_snapshot(store: UpdateStore
     assert await store.since({A: 2}, OTHER, ALL, 100) == PullBatch([snapshot], 3, False)
     assert await store.since({A: 0}, ME, ALL, 100) == PullBatch([snapshot], 3, False)
     assert await store.since({A: 3}, ME, ALL, 100) == PullBatch([], 0, False)
+
+
+async def test_several_documents_are_compacted_at_once_and_changed_ones_kept(
+    store: UpdateStore,
+) -> None:
+    one, two, three = new_doc(), new_doc(), new_doc()
+    await store.append(
+        [
+            new(d, kind="visit") if n % 2 == 0 else new(d)
+            for n, d in enumerate([one, one, two, two, three, three])
+        ]
+    )
+    logs = await store.updates_of([one, two, three, unknown := new_doc()])
+    assert [[row.seq for row in logs[d]] for d in (one, two, three, unknown)] == [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+        [],
+    ]
+    await store.append([new(two)])  # appended to after it was read: the new row stays
+    assert await store.replace_with_snapshot(three, [5, 6], b"the push path's")  # meanwhile
+    snapshots = [
+        Snapshot(d, [row.seq for row in logs[d]], name)
+        for d, name in ((one, b"s1"), (two, b"s2"), (three, b"s3"))
+    ]
+    assert await store.replace_with_snapshots(snapshots) == {one, two}
+    assert await store.updates_of([one, two, three]) == {
+        one: [StoredUpdate(2, one, A, b"s1", None)],
+        two: [StoredUpdate(4, two, A, b"s2", None), StoredUpdate(7, two, A, b"u", OTHER)],
+        three: [StoredUpdate(6, three, A, b"the push path's", None)],
+    }
+    heads = await store.heads([one, two, three])
+    assert [heads[d].update_count for d in (one, two, three)] == [1, 2, 1]
+    assert [heads[d].head_seq for d in (one, two, three)] == [2, 7, 6]
+    assert await store.replace_with_snapshots([]) == set()
 
 
 # Concurrency

@@ -8,6 +8,7 @@ Selenium Manager is kept offline.
 import asyncio
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,8 @@ def browser_or_skip() -> None:
     pytest.skip(reason)
 
 
-def chromium(width: int = 1280, height: int = 900) -> Any:
+def chromium(width: int = 1280, height: int = 900, downloads: Path | None = None) -> Any:
+    """Files the page downloads go to `downloads`, without asking."""
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never fetch a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -61,15 +63,44 @@ def chromium(width: int = 1280, height: int = 900) -> Any:
         "--lang=zh-CN",
     ):
         options.add_argument(argument)
+    if downloads is not None:
+        prefs = {"download.default_directory": str(downloads)}
+        options.add_experimental_option("prefs", {**prefs, "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
+    if downloads is not None:  # headless Chrome heeds this rather than the preference
+        behavior = {"behavior": "allow", "downloadPath": str(downloads)}
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior", behavior)
     return driver
 
 
+def _downloads(tmp_path: Path) -> Path:
+    path = tmp_path / "downloads"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def downloads(tmp_path: Path) -> Path:
+    """Where the `browser` of the test saves downloaded files."""
+    return _downloads(tmp_path)
+
+
+def downloaded(folder: Path, suffix: str, timeout: float = 10) -> Path:
+    """The one finished download ending with `suffix` (Chrome writes `.crdownload` first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [path for path in folder.iterdir() if path.name.endswith(suffix)]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"nothing ending with {suffix} downloaded: {list(folder.iterdir())}")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
     browser_or_skip()
-    driver = chromium()
+    driver = chromium(downloads=_downloads(tmp_path))
     try:
         yield driver
     finally:
@@ -106,8 +137,9 @@ class Street:
     visit_b: str = ""
 
 
-async def _people(access: Access) -> dict[str, str]:
-    """Coordinators of A and B and an admin (passwords), and grid members' device tokens."""
+async def _people(access: Access) -> dict[str, tuple[str, str]]:
+    """Coordinators of A and B and an admin (passwords), and grid members' device tokens
+    and ids."""
     await access.org.put(UNITS, SYSTEM)
     for username, role, unit in (
         ("coord_a", Role.COORDINATOR, "CA"),
@@ -118,16 +150,14 @@ async def _people(access: Access) -> dict[str, str]:
     tokens = {}
     for name, grid in (("王芳", "GA1"), ("刘洋", "GA1"), ("李强", "GB1")):
         account = await access.accounts.create(name, name, Role.GRID_MEMBER, [grid], None, SYSTEM)
-        tokens[name] = (await access.devices.add(account, f"{name}的平板", SYSTEM)).token
+        device = await access.devices.add(account, f"{name}的平板", SYSTEM)
+        tokens[name] = (device.token, device.id)
     return tokens
 
 
-async def _field_work(url: str, tokens: dict[str, str], workdir: Path) -> Street:
+async def _field_work(url: str, tokens: dict[str, tuple[str, str]], workdir: Path) -> Street:
     street = Street()
-    wang, liu, li = (
-        Tablet(workdir / f"{name}.sqlite3", url, tokens[name], author=name)
-        for name in ("王芳", "刘洋", "李强")
-    )
+    wang, liu, li = (_tablet(workdir, url, tokens, name) for name in ("王芳", "刘洋", "李强"))
     home = wang.new_record(
         "household",
         "GA1",
@@ -160,6 +190,13 @@ async def _field_work(url: str, tokens: dict[str, str], workdir: Path) -> Street
     for tablet in (wang, liu, li):
         await tablet.close()
     return street
+
+
+def _tablet(workdir: Path, url: str, tokens: dict[str, tuple[str, str]], name: str) -> Tablet:
+    token, device_id = tokens[name]
+    tablet = Tablet(workdir / f"{name}.sqlite3", url, token, author=name)
+    tablet.store.save_token(token, device_id)  # as `Tablet.enroll` keeps it
+    return tablet
 
 
 async def _projected(database_url: str, count: int) -> None:

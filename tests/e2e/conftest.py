@@ -36,7 +36,12 @@ class ServerProcess:
     def __init__(self, database_url: str, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DOORSTEP_DATABASE_URL": database_url}
+        # The built-in nightly timer off unless a test turns it on (`env`).
+        self.env = {
+            **os.environ,
+            "DOORSTEP_DATABASE_URL": database_url,
+            "DOORSTEP_NIGHTLY_AT": "off",
+        }
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "server.log"
@@ -50,7 +55,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # two cores shared by many test runs: slow starts
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")

@@ -1,6 +1,8 @@
 """The coordinator console in a real headless Chromium, against a real `doorstep serve` with
 field work synced by SDK tablets: log in (zh-CN), list and filter visits, open one, switch
-to English, see phone numbers masked, never see another community's records, log out."""
+to English, see phone numbers masked, never see another community's records, log out;
+search, save the search as a view and open it again, approve ticked visits at once, and see
+a household's visits on its page."""
 
 from pathlib import Path
 from typing import Any
@@ -166,3 +168,65 @@ def test_the_other_community_and_an_admin(
     log_in(browser, server.url, "admin")
     assert text(browser, "#error h1") == "您的角色无权查看记录"
     screenshot(browser, f"{db}-09-admin-forbidden")
+
+
+def test_search_saved_views_bulk_approve_and_a_household(
+    browser: Any,  # noqa: F811
+    server: ServerProcess,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    street = seed_street(database_url, server.url, tmp_path)
+    base, db = server.url, database_url.partition("+")[0]
+    log_in(browser, base, "coord_a")
+    WebDriverWait(browser, WAIT).until(seen.url_contains("/console/visits"))
+    swapping = WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
+
+    # Search: the visits of the household at 幸福里 501 whose findings mention 家属.
+    browser.find_element(By.ID, "search").send_keys("幸福里 家属")
+    browser.find_element(By.ID, "apply-filters").click()
+    swapping.until(lambda d: listed(d) == [street.visits_a[2]])
+    assert "q=" in browser.current_url
+
+    # Saved under a name, listed as a link; opened again from a cleared list.
+    browser.find_element(By.ID, "view-name").send_keys("需要联系家属")
+    browser.find_element(By.ID, "save-view").click()
+    WebDriverWait(browser, WAIT).until(seen.element_to_be_clickable((By.LINK_TEXT, "需要联系家属")))
+    screenshot(browser, f"{db}-10-saved-view")
+    browser.get(f"{base}/console/visits")
+    assert len(listed(browser)) == 3
+    browser.find_element(By.LINK_TEXT, "需要联系家属").click()
+    swapping.until(lambda d: listed(d) == [street.visits_a[2]])
+
+    # Bulk approve: tick two visits, approve them at once.
+    browser.get(f"{base}/console/visits")
+    for doc_id in street.visits_a[:2]:
+        browser.find_element(By.CSS_SELECTOR, f"tr[data-doc='{doc_id}'] input[name='doc']").click()
+    browser.find_element(By.ID, "approve-selected").click()
+    assert text(browser, "#bulk") == "已审核通过 2 条，跳过 0 条"
+    states = {
+        row.get_attribute("data-doc"): row.find_element(
+            By.CSS_SELECTOR, "td[data-column='review_state']"
+        ).text
+        for row in browser.find_elements(By.CSS_SELECTOR, "#records tbody tr[data-doc]")
+    }
+    assert states == {
+        street.visits_a[0]: "已通过",
+        street.visits_a[1]: "已通过",
+        street.visits_a[2]: "待审核",
+    }
+    screenshot(browser, f"{db}-11-bulk-approved")
+
+    # The household's page lists its visits, each a link.
+    browser.get(f"{base}/console/households/{street.household_a}")
+    section = text(browser, "#household-visits")
+    assert "矛盾纠纷记录不关联住户" in section
+    shown = {
+        row.get_attribute("data-doc")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#household-visits tr[data-doc]")
+    }
+    assert shown == set(street.visits_a)
+    browser.execute_script("document.getElementById('household-visits').scrollIntoView()")
+    screenshot(browser, f"{db}-12-household-visits")
+    reviewed = [a for a in audit_actions(database_url, "coord_a") if a[0] == "record.reviewed"]
+    assert sorted(reviewed) == sorted(("record.reviewed", "ok", v) for v in street.visits_a[:2])

@@ -1,31 +1,39 @@
 """Reviewing in a real headless Chromium against a real `doorstep serve`, with SDK tablets:
 a coordinator sends a visit back with a comment, the grid member's tablet sees it, fixes it
 offline and syncs, the console shows it as edited, the coordinator approves it; then two
-conflicts made by two tablets are settled, one by choosing a value and one by typing."""
+conflicts made by two tablets are settled, one by choosing a value and one by typing; the
+list, searched and filtered, is exported as CSV, masked; the field history names the tablet
+that wrote each value."""
 
 import asyncio
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from server.db.engine import make_engine
 from server.db.record_tables import conflicts, visits
 from tablet import Tablet
 
 from .browser import (
+    MASKED_PHONE,
+    PHONE,
     Street,
     audit_actions,
     browser,  # noqa: F401 (a fixture)
+    downloaded,
+    downloads,  # noqa: F401 (a fixture)
     screenshot,
     seed_street,
 )
 from .conftest import ServerProcess
-from .test_console import WAIT, log_in, text
+from .test_console import WAIT, listed, log_in, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 COMMENT = "补充住户电话"
@@ -129,8 +137,28 @@ async def second_conflict(workdir: Path, url: str, doc_id: str) -> None:
         await liu.close()
 
 
+def filter_list(driver: Any, search: str, **selects: str) -> None:
+    """Search and filter a list page; htmx swaps the table (rows may go stale while read)."""
+    box = driver.find_element(By.ID, "search")
+    box.clear()
+    box.send_keys(search)
+    for name, value in selects.items():
+        Select(driver.find_element(By.NAME, name)).select_by_value(value)
+    driver.find_element(By.ID, "apply-filters").click()
+
+
+def exported_rows(driver: Any, folder: Path) -> list[dict[str, str]]:
+    """Click the list's "export CSV" and read the file the browser saved (UTF-8 with a BOM)."""
+    driver.find_element(By.ID, "export-csv").click()
+    path = downloaded(folder, ".csv")
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    path.unlink()  # the next export is the only .csv then
+    return rows
+
+
 def test_send_back_edit_approve_and_resolve(
     browser: Any,  # noqa: F811
+    downloads: Path,  # noqa: F811
     server: ServerProcess,
     database_url: str,
     tmp_path: Path,
@@ -216,3 +244,35 @@ def test_send_back_edit_approve_and_resolve(
     ]
     assert ("conflict.resolved", "ok", conflicted) in audit
     assert ("conflict.resolved", "ok", other) in audit
+
+    # The history says which tablet wrote each value.
+    browser.get(f"{base}/console/visits/{visit}")
+    history = text(browser, "#history")
+    assert "王芳的平板" in history
+    fixed_row = browser.find_element(
+        By.XPATH, f"//section[@id='history']//tr[td[@data-field='findings' and text()='{FIXED}']]"
+    )
+    assert fixed_row.find_element(By.CSS_SELECTOR, "td.device").text == "王芳的平板"
+    browser.execute_script("document.getElementById('history').scrollIntoView()")
+    screenshot(browser, f"{db}-review-08-history-device")
+
+    # The approved visit, found by searching and filtering the list, exported as CSV.
+    browser.get(f"{base}/console/visits")
+    filter_list(browser, "独居", review="approved")
+    swapping = WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException])
+    swapping.until(lambda d: listed(d) == [visit])
+    assert "q=" in browser.current_url and "review=approved" in browser.current_url
+    screenshot(browser, f"{db}-review-09-export-filtered")
+    rows = exported_rows(browser, downloads)
+    assert [row["编号"] for row in rows] == [visit]
+    assert (rows[0]["审核状态"], rows[0]["走访情况"]) == ("已通过", FIXED)
+
+    # The household list searched by its address: its phone number masked in the file.
+    browser.get(f"{base}/console/households")
+    filter_list(browser, "幸福里 501")
+    swapping.until(lambda d: listed(d) == [street.household_a])
+    screenshot(browser, f"{db}-review-10-export-households")
+    rows = exported_rows(browser, downloads)
+    assert [(row["编号"], row["电话"]) for row in rows] == [(street.household_a, MASKED_PHONE)]
+    assert all(PHONE not in value for row in rows for value in row.values())
+    assert [a[0] for a in audit_actions(database_url, "coord_a")].count("records.exported") == 2

@@ -20,7 +20,7 @@ from server.access.roles import Role
 from server.access.secrets import csrf_token
 from server.app import create_app
 from server.db.tables import updates
-from server.settings import Settings
+from server.settings import NightlySettings, Settings
 from server.wiring import Services
 from sync import Limits
 from tablet import Tablet
@@ -84,7 +84,8 @@ class Harness:
 
 @asynccontextmanager
 async def running_app(database_url: str, **overrides: object) -> AsyncIterator[Harness]:
-    settings = Settings(database_url=database_url)
+    # The built-in nightly timer off: no test runs the jobs at 02:00 by accident.
+    settings = Settings(database_url=database_url, nightly=NightlySettings(at="off"))
     limits = {k: v for k, v in overrides.items() if hasattr(Limits(), k)}
     rest = {k: v for k, v in overrides.items() if k not in limits}
     settings = replace(settings, limits=replace(settings.limits, **limits), **rest)  # type: ignore[arg-type]

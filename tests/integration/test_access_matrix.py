@@ -26,6 +26,9 @@ from server.db.access_tables import (
 from server.db.tables import updates
 
 from .access_matrix.probe import Probe, Row, answers, plain, reason, row
+from .access_matrix.rows_feed import FEED_ROWS
+from .access_matrix.rows_jobs import JOB_ROWS
+from .access_matrix.rows_reports import REPORT_ROWS
 from .access_matrix.rows_review import REVIEW_ROWS
 from .access_matrix.rows_session_and_admin import ADMIN_ROWS, SESSION_ROWS
 from .access_matrix.rows_sync_and_read import READ_ROWS, SYNC_ROWS
@@ -117,6 +120,9 @@ ROWS = [
     *SESSION_ROWS,
     *ADMIN_ROWS,
     *REVIEW_ROWS,
+    *JOB_ROWS,
+    *REPORT_ROWS,
+    *FEED_ROWS,
 ]
 
 

@@ -209,3 +209,18 @@ async def test_a_regained_grid_brings_back_the_devices_own_documents() -> None:
     doc_id, _, first = new_record(grid="G2")
     await engine.push(both, [PushItem(doc_id, first)])
     assert (await _pull_all(engine, both, cursor))[0] == []  # and no echo afterwards
+
+
+async def test_the_cache_counts_each_loaded_document_once(engine: SyncEngine) -> None:
+    """The cache's memory estimate is what its documents cost, however they were loaded:
+    counted twice, it would unload documents long before its budget is reached."""
+    records = [new_record() for _ in range(5)]
+    await engine.push(ALICE, [PushItem(doc_id, first) for doc_id, _, first in records])
+    for doc_id, doc, _ in records[:2]:
+        engine.cache.evict(doc_id)  # loaded again from the log by the next write
+        await engine.push(BOB, [PushItem(doc_id, edit(doc, "fields", "findings", "邻居反映漏水"))])
+    for doc_id, _, _ in records:
+        await engine.state_vector(ALICE, doc_id)
+    cached = [engine.cache.get(doc_id) for doc_id, _, _ in records]
+    assert all(entry is not None for entry in cached)
+    assert engine.cache.total == sum(entry.cost for entry in cached if entry is not None) > 0

@@ -1,0 +1,1 @@
+"""Importing a community's households register (CSV or XLSX) as household documents."""
