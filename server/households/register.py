@@ -15,20 +15,16 @@ from typing import Any
 
 import openpyxl
 
+from server.errors import ClientError
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_COLUMNS = 50
 XLSX_MAGIC = b"PK\x03\x04"
 
 
-class RegisterRefused(Exception):
-    """A file that cannot be imported at all; `status` is HTTP's."""
-
-    def __init__(self, status: int, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.status = status
-        self.reason = reason
-        self.detail = detail
+class RegisterRefused(ClientError):
+    """A file that cannot be imported at all."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from server.batch_sync import decode_pushed
 from server.db.record_tables import households
 from server.db.tables import documents
 from server.errors import ClientError
-from server.households.register import RegisterRefused, Sheet, read_register
+from server.households.register import read_register
 from server.households.rows import ADDRESS, Checked, Planned, address_key, check_rows
 from server.review.edits import Reviewer
 from server.review.service import SERVER_DEVICE, reviewer
@@ -52,13 +52,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _read(content: bytes) -> Sheet:
-    try:
-        return read_register(content)
-    except RegisterRefused as refused:
-        raise ClientError(refused.status, refused.reason, refused.detail) from refused
-
-
 async def _mark_existing(services: Services, planned: list[Planned]) -> None:
     """`imported`: its document exists. `recorded`: a household at the same address in the
     same grid exists (as projected: one synced in the last seconds may not show yet)."""
@@ -84,7 +77,7 @@ async def preview(services: Services, caller: Principal, content: bytes) -> Impo
     """Every row checked against the schema, the caller's grids and what exists; nothing
     written."""
     await reviewer(services, caller)  # the right to write records: REVIEW
-    sheet = _read(content)
+    sheet = read_register(content)
     # Pure Python over thousands of rows: in a thread, so other requests get their turns.
     checked = await asyncio.to_thread(check_rows, sheet.header, sheet.rows, caller.grids)
     if not checked.errors:

@@ -12,20 +12,15 @@ from pycrdt import Array, Doc, Map
 from schemas.decode import decode
 from schemas.enums import CaseLevel, CaseStatus
 from schemas.review import ACTION_LABELS, CASE_ONLY, STATE_OF, ReviewAction, tablet_writes
+from server.errors import ClientError
 from sync.layout import meta_of, to_plain
 
 FIELD_TIMEZONE = ZoneInfo("Asia/Shanghai")
 NEXT_LEVEL = {CaseLevel.GRID: CaseLevel.COMMUNITY, CaseLevel.COMMUNITY: CaseLevel.STREET}
 
 
-class ReviewRefused(Exception):
-    """A decision that cannot be taken; nothing was written. `status` is HTTP's."""
-
-    def __init__(self, status: int, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.status = status
-        self.reason = reason
-        self.detail = detail
+class ReviewRefused(ClientError):
+    """A decision that cannot be taken; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)

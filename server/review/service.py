@@ -18,7 +18,7 @@ from server.access.roles import Permission
 from server.batch_sync import decode_pushed
 from server.db.access_tables import accounts
 from server.errors import ClientError
-from server.review.edits import Decision, Reviewer, ReviewRefused, decide, now_with_offset, resolve
+from server.review.edits import Decision, Reviewer, decide, now_with_offset, resolve
 from server.wiring import Services
 from sync import Reason, Refused, Scope
 
@@ -51,8 +51,6 @@ async def _write(
     scope = Scope(SERVER_DEVICE, caller.grids)
     try:
         report = await services.sync.write_as_server(scope, doc_id, edit)
-    except ReviewRefused as refused:
-        raise ClientError(refused.status, refused.reason, refused.detail) from refused
     except Refused as refused:
         if refused.reason not in (Reason.UNKNOWN_DOCUMENT, Reason.MALFORMED_DOCUMENT_ID):
             raise
