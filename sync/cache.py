@@ -4,11 +4,13 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from weakref import WeakValueDictionary
 
 from pycrdt import Doc
+
+from sync.guard import Guard
 
 
 @dataclass(slots=True)
@@ -20,9 +22,10 @@ class Loaded:
     cost: int = 0
     # The part of `cost` the cache's total holds: what it was when last put.
     counted: int = 0
-    # Roots written while applying the last update, and the subscriptions that tell.
-    touched: set[str] = field(default_factory=set)
-    subscriptions: list[Any] = field(default_factory=list)
+    # Watches what a tablet's update does to the guarded roots (made at its first push).
+    guard: Guard | None = None
+    # Why the stored document cannot be read (sync.document.Unreadable), if so.
+    unreadable: str | None = None
 
 
 class DocCache:

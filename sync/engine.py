@@ -1,26 +1,25 @@
 """Push, pull, read and compact: the one write path every transport goes through."""
 
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pycrdt import Doc, Map, get_update
+from pycrdt import Doc, get_update
 
 from sync.cache import DocCache, Loaded
 from sync.cursor import decode_cursor, encode_cursor
+from sync.document import Unreadable, check_type_depth, rebuild, replay
 from sync.errors import Reason, Refused, StoreUnavailable
 from sync.group_commit import GroupCommit
-from sync.layout import (
-    SERVER_OWNED,
-    SERVER_OWNED_AFTER_CREATION,
-    record_kind_and_grid,
-    to_plain,
-)
+from sync.guard import Guard
+from sync.layout import record_kind_and_grid, to_plain
 from sync.limits import Limits
 from sync.ports import DocHead, NewUpdate, StoredUpdate, UpdateStore
 from sync.scope import Scope
-from sync.updates import Applied, apply_checked, check_size
+from sync.shape import Shape
+from sync.updates import Applied, apply_checked, check_update, decode_state_vector
 
 Status = Literal["accepted", "duplicate", "refused"]
 
@@ -58,25 +57,25 @@ class PullPage:
 
 
 def check_doc_id(doc_id: str) -> None:
+    """A document id is a UUID in its one canonical spelling (lower case, with hyphens):
+    other spellings of one UUID must never name two documents."""
     try:
-        uuid.UUID(doc_id)
-    except (ValueError, TypeError) as error:
+        canonical = str(uuid.UUID(doc_id))
+    except (ValueError, TypeError, AttributeError) as error:
         raise Refused(Reason.MALFORMED_DOCUMENT_ID, "a document id is a UUID") from error
+    if canonical != doc_id:
+        raise Refused(
+            Reason.MALFORMED_DOCUMENT_ID,
+            f"a document id is a UUID in lower case with hyphens: {canonical}",
+        )
 
 
-def _watch_server_roots(entry: Loaded) -> None:
-    """Note in `entry.touched` every write to the roots a tablet may not change
-    (subscribed once per loaded document: subscribing is not cheap)."""
-    if entry.subscriptions:
-        return
-    for name in (SERVER_OWNED, SERVER_OWNED_AFTER_CREATION):
-        root = entry.doc.get(name, type=Map)
-        entry.subscriptions.append(root.observe_deep(_marker(entry.touched, name)))
-
-
-def _marker(touched: set[str], name: str) -> Callable[[object], None]:
-    # One parameter exactly: pycrdt passes the transaction too to a callback that takes two.
-    return lambda _events: touched.add(name)
+def _fresh_client_id(doc: Doc[Any]) -> int:
+    """A Yjs client id the document has never seen (JS clients use 32 bits)."""
+    seen = decode_state_vector(doc.get_state())
+    while (client := secrets.randbits(32)) in seen or client == 0:
+        pass
+    return client
 
 
 class _Batch:
@@ -102,12 +101,12 @@ class SyncEngine:
     async def push(self, scope: Scope, items: Sequence[PushItem]) -> PushReport:
         """Check each update in order and store the good ones in one transaction."""
         outcomes: list[PushOutcome | None] = [None] * len(items)
-        checked: list[int] = []
+        checked: dict[int, Shape] = {}
         for index, item in enumerate(items):
             try:
                 check_doc_id(item.doc_id)
-                check_size(item.update, self.limits.max_update_bytes)
-                checked.append(index)
+                limits = self.limits
+                checked[index] = check_update(item.update, limits.max_update_bytes, limits.shape)
             except Refused as refusal:
                 outcomes[index] = PushOutcome(
                     item.doc_id, "refused", refusal.reason, refusal.detail
@@ -116,8 +115,8 @@ class SyncEngine:
         async with self.cache.locked(doc_ids):
             batch = _Batch(await self.store.heads(doc_ids))
             try:
-                for index in checked:
-                    outcomes[index] = await self._stage_or_refuse(scope, items[index], batch)
+                for index, shape in checked.items():
+                    outcomes[index] = await self._stage_or_refuse(scope, items[index], shape, batch)
                 await self._commit(batch)
             except BaseException:
                 # Cancelled or failed half-way: cached documents may hold uncommitted changes.
@@ -129,50 +128,54 @@ class SyncEngine:
         contents = {d: (batch.docs[d].seq, to_plain(batch.docs[d].doc)) for d in sorted(stored)}
         return PushReport(done, self._due_for_compaction(batch), contents)
 
-    async def _stage_or_refuse(self, scope: Scope, item: PushItem, batch: _Batch) -> PushOutcome:
+    async def _stage_or_refuse(
+        self, scope: Scope, item: PushItem, shape: Shape, batch: _Batch
+    ) -> PushOutcome:
         try:
-            return PushOutcome(item.doc_id, await self._stage(scope, item, batch))
+            return PushOutcome(item.doc_id, await self._stage(scope, item, shape, batch))
         except Refused as refusal:
             batch.docs[item.doc_id] = await self._rebuild(item.doc_id, batch)
             return PushOutcome(item.doc_id, "refused", refusal.reason, refusal.detail)
 
-    async def _stage(self, scope: Scope, item: PushItem, batch: _Batch) -> Status:
+    async def _stage(self, scope: Scope, item: PushItem, shape: Shape, batch: _Batch) -> Status:
         doc_id = item.doc_id
-        if doc_id not in batch.docs:
-            batch.docs[doc_id] = await self._load(doc_id, batch.heads.get(doc_id))
-        doc = batch.docs[doc_id].doc
         grid = batch.grids.get(doc_id)
         if grid is not None and not scope.covers(grid):
-            raise Refused(Reason.OUT_OF_SCOPE, "the document belongs to a grid outside your scope")
+            # Out of scope looks exactly like absent: nothing leaks about other grids.
+            self._refuse_as_if_absent(scope, item.update, shape)
+        if doc_id not in batch.docs:
+            batch.docs[doc_id] = await self._load(doc_id, batch.heads.get(doc_id))
         entry = batch.docs[doc_id]
-        _watch_server_roots(entry)
-        entry.touched.clear()
-        applied = apply_checked(doc, item.update)
-        if grid is None:  # the creating update sets `meta`
-            entry.touched.discard(SERVER_OWNED_AFTER_CREATION)
-        if entry.touched:
-            raise Refused(
-                Reason.SERVER_OWNED_ROOT,
-                f"only the server writes `{min(entry.touched)}` of a record",
-            )
+        if entry.unreadable is not None:
+            raise Unreadable(entry.unreadable)
+        doc = entry.doc
+        if entry.guard is None:
+            entry.guard = Guard(doc)
+        entry.guard.arm(deletes=bool(shape.deletes))
+        applied = apply_checked(doc, item.update, shape)
+        entry.guard.check(creating=grid is None)
+        if shape.has_types:
+            check_type_depth(doc, self.limits.shape)
         kind = None
         if grid is None:
-            kind_and_grid = record_kind_and_grid(doc)
-            if kind_and_grid is None:
-                raise Refused(
-                    Reason.MISSING_META,
-                    "a new document's first update must set meta.kind "
-                    "(household, visit or case) and meta.grid",
-                )
-            kind, grid = kind_and_grid
-            if not scope.covers(grid):
-                raise Refused(Reason.OUT_OF_SCOPE, f"grid {grid!r} is outside your scope")
+            kind, grid = _new_record(doc, scope)
             batch.grids[doc_id] = grid
         if applied is Applied.DUPLICATE:
             return "duplicate"
         batch.staged.append(NewUpdate(doc_id, grid, item.update, scope.device, kind))
         self.cache.grow(batch.docs[doc_id], len(item.update))
         return "accepted"
+
+    def _refuse_as_if_absent(self, scope: Scope, update: bytes, shape: Shape) -> None:
+        """Refuse an update to a document outside `scope` exactly as if the document did not
+        exist: checked against an empty document. The one answer an absent document would
+        not give, to a valid creation in the caller's own grid, says the id is taken."""
+        doc: Doc[Any] = Doc()
+        apply_checked(doc, update, shape)
+        if shape.has_types:
+            check_type_depth(doc, self.limits.shape)
+        _new_record(doc, scope)
+        raise Refused(Reason.OUT_OF_SCOPE, "this document id is taken: make a new one")
 
     async def write_as_server(
         self, scope: Scope, doc_id: str, edit: Callable[[Doc[Any]], None]
@@ -184,6 +187,10 @@ class SyncEngine:
         lost. The update goes through the same append as a push, tagged `scope.device`
         (not a tablet's), so every tablet pulls it. An `edit` that raises writes nothing;
         one that changes nothing stores nothing (the outcome is then `duplicate`).
+
+        The edit is made on a copy under a Yjs client id the document has never seen, so
+        no deletion stored ahead of time (by an older server, for clocks the server would
+        write next) can delete what the server writes.
         """
         check_doc_id(doc_id)
         async with self.cache.locked([doc_id]):
@@ -193,13 +200,18 @@ class SyncEngine:
             if head is None or not scope.covers(head.grid):
                 raise Refused(Reason.UNKNOWN_DOCUMENT, "no such document in your scope")
             entry = batch.docs[doc_id] = await self._load(doc_id, head)
+            if entry.unreadable is not None:
+                raise Unreadable(entry.unreadable)
             try:
-                before = entry.doc.get_state()
-                with entry.doc.transaction(origin="server"):
-                    edit(entry.doc)
-                update: bytes = entry.doc.get_update(before)
+                copy: Doc[Any] = Doc(client_id=_fresh_client_id(entry.doc))
+                copy.apply_update(entry.doc.get_update())
+                before = copy.get_state()
+                with copy.transaction(origin="server"):
+                    edit(copy)
+                update: bytes = copy.get_update(before)
                 status: Status = "duplicate"
-                if entry.doc.get_state() != before:
+                if copy.get_state() != before:
+                    entry.doc.apply_update(update)
                     batch.staged.append(NewUpdate(doc_id, head.grid, update, scope.device))
                     self.cache.grow(entry, len(update))
                     status = "accepted"
@@ -288,22 +300,27 @@ class SyncEngine:
         )
 
     async def _load(self, doc_id: str, head: DocHead | None) -> Loaded:
-        """The cached document, caught up with the log."""
+        """The cached document, caught up with the log (every stored update checked:
+        one an older server stored unchecked makes the document `unreadable`)."""
         entry = self.cache.get(doc_id)
         if head is None:
             self.cache.evict(doc_id)
             return Loaded(Doc())
         if entry is None:
             entry = Loaded(Doc())
-        if entry.seq < head.head_seq:
-            for row in await self.store.updates(doc_id, after_seq=entry.seq):
-                entry.doc.apply_update(row.data)
-                self.cache.grow(entry, len(row.data))
-                entry.seq = row.seq
+        if entry.seq < head.head_seq and entry.unreadable is None:
+            rows = await self.store.updates(doc_id, after_seq=entry.seq)
+            try:
+                replay(entry.doc, [row.data for row in rows], self.limits.shape)
+            except Unreadable as unreadable:
+                entry.unreadable = unreadable.detail
+            self.cache.grow(entry, sum(len(row.data) for row in rows))
+            entry.seq = rows[-1].seq if rows else entry.seq
         return entry
 
     async def _rebuild(self, doc_id: str, batch: _Batch) -> Loaded:
-        """The document without a refused update: the log plus what this push staged."""
+        """The document without a refused update: the log plus what this push staged
+        (each checked when it was staged)."""
         self.cache.evict(doc_id)
         entry = await self._load(doc_id, batch.heads.get(doc_id))
         for data in batch.staged_for(doc_id):
@@ -362,6 +379,8 @@ class SyncEngine:
         entry = await self._load(doc_id, head)
         self.cache.put(doc_id, entry)
         self.cache.trim()
+        if entry.unreadable is not None:
+            raise Unreadable(entry.unreadable)
         return entry
 
     async def compact(self, doc_id: str) -> bool:
@@ -370,7 +389,7 @@ class SyncEngine:
             rows = await self.store.updates(doc_id)
             if len(rows) < 2:
                 return False
-            snapshot = squash([row.data for row in rows])
+            snapshot = squash([row.data for row in rows], self.limits)
             if snapshot is None:
                 return False
             return await self.store.replace_with_snapshot(
@@ -378,16 +397,33 @@ class SyncEngine:
             )
 
 
-def squash(updates: Sequence[bytes]) -> bytes | None:
+def squash(updates: Sequence[bytes], limits: Limits) -> bytes | None:
     """One update holding all of `updates` (a loaded `Doc`'s `get_update()`, not
     `merge_updates`: that one is slow and keeps overwritten values); None when one of them
-    would not integrate (missing dependencies), so that the caller keeps the rows as they are.
+    would not integrate (missing dependencies) or the document is unreadable, so that the
+    caller keeps the rows as they are.
     """
-    doc: Doc[Any] = Doc()
-    for update in updates:
-        doc.apply_update(update)
+    try:
+        doc = rebuild(updates, limits.shape)
+    except Unreadable:
+        return None
     state = doc.get_state()
     if any(get_update(update, state)[0] != 0 for update in updates):
         return None
     snapshot: bytes = doc.get_update()
     return snapshot
+
+
+def _new_record(doc: Doc[Any], scope: Scope) -> tuple[str, str]:
+    """`(kind, grid)` of a document a tablet creates, refused unless its first update sets
+    a valid `meta` in the tablet's scope."""
+    kind_and_grid = record_kind_and_grid(doc)
+    if kind_and_grid is None:
+        raise Refused(
+            Reason.MISSING_META,
+            "a new document's first update must set meta.kind "
+            "(household, visit or case) and meta.grid",
+        )
+    if not scope.covers(kind_and_grid[1]):
+        raise Refused(Reason.OUT_OF_SCOPE, f"grid {kind_and_grid[1]!r} is outside your scope")
+    return kind_and_grid

@@ -17,6 +17,12 @@ class Reason(StrEnum):
     MALFORMED_DOCUMENT_ID = "malformed_document_id"
     MALFORMED_STATE_VECTOR = "malformed_state_vector"
     MALFORMED_CURSOR = "malformed_cursor"
+    TOO_DEEP = "too_deep"
+    VALUE_TOO_LARGE = "value_too_large"
+    UNKNOWN_ROOT = "unknown_root"
+    UNSUPPORTED_CONTENT = "unsupported_content"
+    APPEND_ONLY = "append_only"
+    UNREADABLE_DOCUMENT = "unreadable_document"
 
 
 class Refused(Exception):

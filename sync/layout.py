@@ -6,9 +6,6 @@ import msgspec
 from pycrdt import Array, Doc, Map
 
 KINDS = frozenset({"household", "visit", "case"})
-# Roots a tablet may not change: `meta` after creation, `review` ever.
-SERVER_OWNED_AFTER_CREATION = "meta"
-SERVER_OWNED = "review"
 
 
 def _plain(root: Map[Any] | Array[Any]) -> Any:

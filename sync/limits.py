@@ -1,6 +1,8 @@
 """Bounds that keep one request or one document from stalling the server."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sync.shape import ShapeLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +17,5 @@ class Limits:
     pull_max_rows: int = 5000
     # A document whose log grows past this many rows is compacted after the push.
     compact_after_updates: int = 256
+    # Depth, entries and string sizes of the values inside a document (sync.shape).
+    shape: ShapeLimits = field(default_factory=ShapeLimits)

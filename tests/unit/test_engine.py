@@ -1,5 +1,7 @@
 """The sync core against the in-memory store: what a tablet would notice."""
 
+import uuid
+
 import pytest
 from pycrdt import Doc, Map
 
@@ -99,7 +101,12 @@ async def test_scopes_are_enforced_on_push_pull_and_read(engine: SyncEngine) -> 
     doc_id, doc, first = new_record(grid="G1")
     assert await refusal_of(engine, CAROL, doc_id, first) == Reason.OUT_OF_SCOPE
     await engine.push(ALICE, [PushItem(doc_id, first)])
-    assert await refusal_of(engine, CAROL, doc_id, add_note(doc, "x")) == Reason.OUT_OF_SCOPE
+    # Out of scope looks exactly like absent, on writes too.
+    note = add_note(doc, "x")
+    absent = await refusal_of(engine, CAROL, str(uuid.uuid4()), note)
+    assert await refusal_of(engine, CAROL, doc_id, note) == absent == Reason.MISSING_DEPENDENCIES
+    carols_own = new_record(grid="G2")[2]
+    assert await refusal_of(engine, CAROL, doc_id, carols_own) == Reason.OUT_OF_SCOPE
     assert (await engine.pull(CAROL, None, None)).updates == []
     with pytest.raises(Exception, match="unknown_document"):
         await engine.state_vector(CAROL, doc_id)
