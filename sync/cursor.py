@@ -8,13 +8,17 @@ cursors of older servers never hold a negative number, so both kinds decode.
 import base64
 import binascii
 from collections.abc import Set
+from typing import Annotated
 
 import msgspec
 
 from sync.errors import Reason, Refused
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(dict[str, int])
+# What a database can hold (BIGINT), with room for the joining mark; a grid code's length.
+_Seq = Annotated[int, msgspec.Meta(ge=-(2**62), le=2**62)]
+_Grid = Annotated[str, msgspec.Meta(max_length=64)]
+_decoder = msgspec.msgpack.Decoder(Annotated[dict[_Grid, _Seq], msgspec.Meta(max_length=10_000)])
 
 
 def encode_cursor(seqs: dict[str, int], joining: Set[str] = frozenset()) -> str:
