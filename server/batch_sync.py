@@ -11,6 +11,7 @@ from server.errors import ClientError
 from server.projection import Decoding
 from server.wiring import Caller, ServicesDep
 from sync import PushItem, PushReport, SyncEngine
+from sync.cursor import decode_cursor
 
 MSGPACK_TYPES = frozenset(
     {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -29,7 +30,9 @@ def _decode(content_type: str, body: bytes) -> SyncRequest:
             return _msgpack_request.decode(body)
         if content_type == "application/json":
             return _json_request.decode(body)
-    except msgspec.DecodeError as error:  # ValidationError is a DecodeError
+    # ValidationError is a DecodeError; MessagePack strings that are not UTF-8 raise
+    # UnicodeDecodeError (msgspec 0.19).
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise ClientError(400, "malformed_request", str(error)) from error
     raise ClientError(
         415, "unsupported_media_type", "send application/msgpack (or application/json)"
@@ -74,6 +77,7 @@ async def sync_batch(
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     sync_request = _decode(content_type, await request.body())
     engine, scope = services.sync, caller.sync_scope()
+    decode_cursor(sync_request.cursor)  # a bad cursor is refused before anything is stored
     report = await engine.push(scope, [PushItem(p.doc, p.update) for p in sync_request.push])
     decoded = decode_pushed(report)
     services.projection.notify(decoded)
