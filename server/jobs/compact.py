@@ -20,6 +20,7 @@ from server.db.tables import documents
 from server.jobs.base import Figures, JobContext
 from server.settings import NightlySettings
 from sync.engine import squash
+from sync.limits import Limits
 from sync.ports import Snapshot, UpdateStore
 
 PAGE = 500  # candidates per query
@@ -58,7 +59,7 @@ class CompactJob:
         while page := await _candidates(context.database, due, after):
             after = page[-1].doc_id
             for batch in _batches(page):
-                await _compact(store, batch, figures)
+                await _compact(store, batch, context.settings.limits, figures)
                 done += len(batch)
                 note = f"{figures.documents_compacted} compacted"
                 context.progress.update(done, figures.candidates, note)
@@ -114,14 +115,16 @@ def _batches(page: list[_Candidate]) -> list[list[_Candidate]]:
     return batches
 
 
-async def _compact(store: UpdateStore, batch: list[_Candidate], figures: Compacted) -> None:
+async def _compact(
+    store: UpdateStore, batch: list[_Candidate], limits: Limits, figures: Compacted
+) -> None:
     logs = await store.updates_of([candidate.doc_id for candidate in batch])
     snapshots: list[Snapshot] = []
     for doc_id, rows in logs.items():
         if len(rows) < 2:
             figures.skipped += 1  # compacted by the push path since the page was read
             continue
-        data = squash([row.data for row in rows])
+        data = squash([row.data for row in rows], limits)
         if data is None:
             figures.skipped += 1
             continue
