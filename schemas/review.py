@@ -59,7 +59,7 @@ def review_state(review: Any, log: Any) -> str | None:
     """The state a coordinator sees; None when not reviewed or the state is not one the
     server writes (the server owns `review`, so it is not a tablet's issue to report)."""
     state = review.get("state") if isinstance(review, dict) else None
-    if state not in _WRITTEN:
+    if not isinstance(state, str) or state not in _WRITTEN:  # a list is not even hashable
         return None
     seen = review.get("seen")
     counted = isinstance(seen, int | float) and not isinstance(seen, bool)

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = make_engine(settings.database_url)
         engine = SyncEngine(SqlUpdateStore(database), settings.limits)
-        projection = ProjectionWorker(Projector(database))
+        projection = ProjectionWorker(Projector(database, engine.store, settings.limits.shape))
         access = Access.build(database, settings.login)
         app.state.services = Services(database, engine, access, projection)
         worker = asyncio.create_task(projection.run(), name="projection")

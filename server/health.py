@@ -28,12 +28,21 @@ async def readyz(services: ServicesDep) -> Response[dict[str, str]]:
 class ProjectionLag(msgspec.Struct):
     pending_documents: int
     oldest_pending_since: datetime | None
+    # Documents the server cannot read (content an older server stored unchecked): projected
+    # flagged, with an issue at `document` (docs/architecture.md).
+    unreadable_documents: int = 0
+    # A few of them: document id → the issue's message.
+    unreadable_examples: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 @get("/api/projection")
 async def projection_lag(services: ServicesDep, caller: Caller) -> ProjectionLag:
-    """How far the SQL tables are behind the documents. It counts documents of every grid,
-    so it is for admins (operations), not for anyone scoped to some grids."""
+    """How far the SQL tables are behind the documents, and how many documents could not be
+    read. It counts documents of every grid, so it is for admins (operations), not for
+    anyone scoped to some grids."""
     caller.require(Permission.ADMIN)
-    lag = await services.projection.projector.lag()
-    return ProjectionLag(lag.pending_documents, lag.oldest_pending_since)
+    projector = services.projection.projector
+    lag, flagged = await projector.lag(), await projector.flagged()
+    return ProjectionLag(
+        lag.pending_documents, lag.oldest_pending_since, flagged.documents, flagged.examples
+    )

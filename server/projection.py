@@ -4,6 +4,11 @@ Incremental (documents whose head moved past `projected_seq`), idempotent (a doc
 rows are replaced as a whole), safe with several processes (each document's `documents`
 row is locked while its rows are replaced, and an older decoding never overwrites a newer
 one), and resumable (a crash leaves `projected_seq` behind, so the sweep picks it up).
+
+No document stops it: the log is read through the store port and decoded by
+`server.stored.decode_stored`, which flags a document it cannot read instead of raising,
+and a batch the database refuses is written again one document at a time, so one bad
+document never holds back the others nor leaves the change feed waiting on it.
 """
 
 import asyncio
@@ -15,18 +20,23 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pycrdt import Doc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from schemas.decode import Decoded, decode
+from schemas.decode import Decoded
 from server.db import record_tables
 from server.db.engine import write_transaction
-from server.db.tables import documents, metadata, updates
-from sync.layout import to_plain
+from server.db.record_tables import validation_issues
+from server.db.tables import documents, metadata
+from server.db.update_store import SqlUpdateStore
+from server.stored import UNREADABLE_PATH, UNSTORABLE, decode_stored, flagged
+from sync.ports import UpdateStore
+from sync.shape import ShapeLimits
 
 log = logging.getLogger(__name__)
 # A document decoded as of a sequence of the log.
 Decoding = tuple[int, Decoded]
+# Documents decoded between two turns of the event loop (decoding holds the GIL).
+YIELD_EVERY = 20
 
 
 def _record_tables() -> list[sa.Table]:
@@ -43,29 +53,52 @@ class Lag:
     oldest_pending_since: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Flagged:
+    """Documents projected with the `document` issue: they could not be read."""
+
+    documents: int
+    # a few of them, with the issue's message
+    examples: dict[str, str]
+
+
 class Projector:
-    def __init__(self, database: AsyncEngine) -> None:
+    def __init__(
+        self,
+        database: AsyncEngine,
+        store: UpdateStore | None = None,
+        limits: ShapeLimits | None = None,
+    ) -> None:
         self._database = database
+        # Not the engine's cache: a catch-up would churn it.
+        self._store: UpdateStore = store or SqlUpdateStore(database)
+        self.limits = limits or ShapeLimits()
         self._tables = {table.name: table for table in _record_tables()}
+
+    def decode(self, doc_id: str, updates: Sequence[bytes], kind: str, grid: str) -> Decoded:
+        """A document's rows from its stored updates; flagged if it cannot be read."""
+        return decode_stored(doc_id, updates, kind, grid, self.limits)
 
     async def project(self, doc_ids: Iterable[str]) -> int:
         """Bring these documents' rows up to date from the log; returns how many were
-        rewritten. One query loads every document's updates (not the engine's cache: a
-        catch-up would churn it, and one query per document is what makes it slow)."""
-        docs: dict[str, tuple[int, Doc[Any]]] = {}
-        async with self._database.connect() as connection:
-            rows = await connection.execute(
-                sa.select(updates.c.doc_id, updates.c.seq, updates.c.data)
-                .where(updates.c.doc_id.in_(sorted(set(doc_ids))))
-                .order_by(updates.c.doc_id, updates.c.seq)
-            )
-            for doc_id, seq, data in rows:
-                doc = docs[doc_id][1] if doc_id in docs else Doc()
-                doc.apply_update(data)
-                docs[doc_id] = (seq, doc)
-        return await self.write(
-            {d: (seq, decode(d, to_plain(doc))) for d, (seq, doc) in docs.items()}
-        )
+        rewritten. One read loads every document's updates (one per document is what
+        makes it slow)."""
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return 0
+        logs = await self._store.updates_of(ids)
+        heads = await self._store.heads(ids)  # kind and grid never change: read after is fine
+        decoded: dict[str, Decoding] = {}
+        for index, doc_id in enumerate(ids, 1):
+            head, rows = heads.get(doc_id), logs.get(doc_id, [])
+            if head is None:
+                continue  # no such document
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the server's requests in
+            seq = rows[-1].seq if rows else head.head_seq
+            record = self.decode(doc_id, [row.data for row in rows], head.kind, head.grid)
+            decoded[doc_id] = (seq, record)
+        return await self.write(decoded)
 
     async def write(self, decoded: dict[str, "Decoding"], *, force: bool = False) -> int:
         """Replace the rows of documents decoded as of a sequence, unless newer rows are
@@ -73,9 +106,34 @@ class Projector:
 
         `force` (the nightly verify's repair) rewrites them whatever `projected_seq` claims,
         but only the documents whose log is still at that sequence.
+
+        Rows the database refuses (not a database that is down) are written again one
+        document at a time; a document still refused is written flagged, with only its
+        main row, so that it does not hold back the others or stay behind for ever.
         """
         if not decoded:
             return 0
+        try:
+            return await self._write(decoded, force=force)
+        except Exception as error:
+            if not _refused_rows(error):
+                raise
+            log.warning("projecting %d documents failed; one at a time", len(decoded))
+        written = 0
+        for doc_id, (seq, record) in decoded.items():
+            try:
+                written += await self._write({doc_id: (seq, record)}, force=force)
+            except Exception as error:
+                if not _refused_rows(error):
+                    raise
+                log.exception("document %s: its rows are refused; flagged instead", doc_id)
+                kind = record.kind.value if record.kind else ""
+                problem = type(error).__name__
+                alone = flagged(doc_id, None, kind, record.grid or "", problem, UNSTORABLE)
+                written += await self._write({doc_id: (seq, alone)}, force=force)
+        return written
+
+    async def _write(self, decoded: dict[str, "Decoding"], *, force: bool) -> int:
         async with write_transaction(self._database) as connection:
             current = await _lock_projected_seqs(connection, list(decoded))
             if force:
@@ -134,6 +192,28 @@ class Projector:
             ).one()
         return Lag(pending_documents=row[0], oldest_pending_since=row[1])
 
+    async def flagged(self, examples: int = 5) -> Flagged:
+        """How many documents are projected as unreadable, and a few of them."""
+        is_flag = validation_issues.c.path == UNREADABLE_PATH
+        async with self._database.connect() as connection:
+            count = await connection.scalar(
+                sa.select(sa.func.count(sa.distinct(validation_issues.c.doc_id))).where(is_flag)
+            )
+            some = await connection.execute(
+                sa.select(validation_issues.c.doc_id, validation_issues.c.message)
+                .where(is_flag)
+                .order_by(validation_issues.c.doc_id)
+                .limit(examples)
+            )
+            return Flagged(count or 0, {row.doc_id: row.message for row in some})
+
+
+def _refused_rows(error: Exception) -> bool:
+    """The database refused some rows (a value it cannot store), rather than being
+    unreachable or busy (then the whole batch is retried later)."""
+    unreachable = (sa.exc.OperationalError, sa.exc.InterfaceError)
+    return isinstance(error, sa.exc.StatementError) and not isinstance(error, unreachable)
+
 
 async def _lock_projected_seqs(
     connection: AsyncConnection, doc_ids: Sequence[str]
@@ -191,10 +271,14 @@ class ProjectionWorker:
             await asyncio.sleep(self._quiet / 3)
 
     async def run(self) -> None:
-        """Catch up at startup (a crash may have left documents behind), then serve."""
-        await self.projector.catch_up(self._batch)
+        """Catch up at startup (a crash may have left documents behind), then serve. Any
+        failure, the startup catch-up's included, is retried: the worker never stops."""
+        caught_up = False
         while True:
             try:
+                if not caught_up:
+                    await self.projector.catch_up(self._batch)
+                    caught_up = True
                 await self._step()
             except asyncio.CancelledError:
                 raise

@@ -134,7 +134,7 @@ async def _run(engine: "AsyncEngine", chosen: "list[Job]", now: datetime | None)
     runner = Runner(
         engine,
         SyncEngine(SqlUpdateStore(engine), settings.limits),
-        Projector(engine),
+        Projector(engine, limits=settings.limits.shape),
         settings,
         trigger="cli",
         progress_for=progress_for,

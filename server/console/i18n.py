@@ -115,6 +115,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "err_value_required": ("请选择一个值或输入新值", "Choose a value or type a new one"),
     "err_too_long": ("内容过长（最多 1000 字）", "Too long (at most 1000 characters)"),
     "err_unknown_action": ("未知的审核操作", "No such review action"),
+    "err_unreadable_document": (
+        "此记录的文档含有无法读取的内容，不能审核或修改；请联系系统管理员",
+        "This record's document holds content that cannot be read: it cannot be reviewed "
+        "or changed. Ask the system administrator",
+    ),
+    "err_too_deep": ("值的层级过深，无法保存", "The value nests too deep to be stored"),
+    "err_value_too_large": ("值过大，无法保存", "The value is too large to be stored"),
+    "unreadable_record": (
+        "此记录的文档含有旧版本服务器未经检查存入的内容，无法完整读取：以下只显示其中可读的部分，"
+        "不能审核或修改。详见“校验问题”。",
+        "This record's document holds content an older server stored unchecked and cannot be "
+        "read in full: only its readable part is shown, and it cannot be reviewed or changed. "
+        "See the validation issues.",
+    ),
     # The dashboard (server/console/dashboard.py).
     "dashboard": ("工作概览", "Dashboard"),
     "visits_per_day": ("每日走访量（按网格）", "Visits per day, by grid"),

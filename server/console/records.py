@@ -25,6 +25,7 @@ from server.errors import ClientError
 from server.personal_data import mask_row
 from server.records_api import KINDS, audit_list, audit_view, masked, record_detail
 from server.records_api import list_records as read_list
+from server.stored import UNREADABLE_PATH
 from server.wiring import Caller, ServicesDep
 
 KindName = Literal["visits", "cases", "households"]
@@ -139,6 +140,8 @@ async def record_page(
             for conflict in detail.conflicts
         ],
         issues=detail.issues,
+        # Flagged by the projection: its document cannot be read, so it cannot be reviewed.
+        unreadable=any(issue.get("path") == UNREADABLE_PATH for issue in detail.issues),
         shown=lambda column, value: shown(lang, column, value),
         review=review_panel(request, caller, kind, detail.record),
     )

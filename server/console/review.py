@@ -40,6 +40,9 @@ ERRORS = frozenset(
         "value_required",
         "too_long",
         "unknown_action",
+        "unreadable_document",
+        "too_deep",
+        "value_too_large",
     }
 )
 DONE = frozenset({*(action.value for action in ReviewAction), "resolved"})

@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from schemas.decode import json_safe
 from server.console.i18n import CODED, Lang, label, translate
 from server.console.render import local_time
 
@@ -46,8 +47,8 @@ def shown(lang: Lang, column: str, value: Any) -> str:
         return label(lang, column, value)
     if column in TIMES or isinstance(value, datetime):
         return local_time(_parsed_time(value))
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict | list):  # cut at a bounded depth: never recursing without end
+        return json.dumps(json_safe(value), ensure_ascii=False)
     if isinstance(value, bool):
         return translate(lang, "yes" if value else "no")
     return "" if value is None else str(value)

@@ -2,7 +2,8 @@
 
 Values are compared as what they mean, not as each database hands them back: times as
 instants, numbers as numbers (Yjs numbers are floats; an INTEGER column gives ints back),
-JSON structurally.
+JSON structurally, to a bounded depth: decoded values are cut at `schemas.decode`'s depth,
+so a stored value nested deeper is not what the projection writes, and differs.
 """
 
 import math
@@ -13,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 Row = dict[str, Any]
+# Deeper than any value the projection writes (schemas.decode cuts values at 64 levels).
+MAX_DEPTH = 80
 
 
 @dataclass(slots=True)
@@ -86,7 +89,9 @@ def differences(table: sa.Table, expected: list[Row], actual: list[Row]) -> RowD
     return drift
 
 
-def same(expected: Any, stored: Any) -> bool:
+def same(expected: Any, stored: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return False
     if isinstance(expected, bool) or isinstance(stored, bool):
         return expected is stored or (expected == stored and type(expected) is type(stored))
     if _number(expected) and _number(stored):
@@ -97,11 +102,11 @@ def same(expected: Any, stored: Any) -> bool:
         return expected == stored
     if isinstance(expected, dict) and isinstance(stored, dict):
         return expected.keys() == stored.keys() and all(
-            same(value, stored[name]) for name, value in expected.items()
+            same(value, stored[name], depth + 1) for name, value in expected.items()
         )
     if isinstance(expected, list | tuple) and isinstance(stored, list | tuple):
         return len(expected) == len(stored) and all(
-            same(a, b) for a, b in zip(expected, stored, strict=True)
+            same(a, b, depth + 1) for a, b in zip(expected, stored, strict=True)
         )
     return bool(expected == stored) and type(expected) is type(stored)
 

@@ -10,6 +10,11 @@ head moved in between is checked again. Documents merely behind (`projected_seq 
 head_seq`) are the projection worker's backlog: they are projected, not counted as drift.
 Finally, rows of documents that no longer exist are deleted. Nothing is remembered between
 runs: a killed run has repaired what it repaired, and the next one checks everything again.
+
+Documents are decoded as the projection decodes them (`server.stored.decode_stored`): one
+that cannot be read (content an older server stored unchecked) is counted and listed as
+unreadable, and compared with its flagged rows like any other, so it is drift only if its
+rows are not the flagged ones, never every night.
 """
 
 import asyncio
@@ -17,16 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from pycrdt import Doc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from schemas.decode import Decoded, decode
+from schemas.decode import Decoded
 from server.db.engine import write_transaction
 from server.db.tables import documents, updates
 from server.jobs.base import Figures, JobContext
 from server.jobs.drift import RowDrift, TableDrift, differences
 from server.projection import Decoding, _record_tables
-from sync.layout import to_plain
+from server.stored import is_flagged
 
 PAGE = 200
 EXAMPLES = 20  # documents repaired, listed with what differed
@@ -37,6 +41,8 @@ YIELD_EVERY = 20  # documents decoded between two turns of the event loop
 @dataclass(frozen=True, slots=True)
 class _Checked:
     doc_id: str
+    kind: str
+    grid: str
     head_seq: int
     projected_seq: int
     # table → its rows of this document, as stored
@@ -55,6 +61,8 @@ class Verified:
     projected_seq_wrong: int = 0
     tables: dict[str, TableDrift] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
+    # documents that cannot be read (projected flagged) → why
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     def figures(self) -> Figures:
         return {
@@ -62,9 +70,14 @@ class Verified:
             "documents_repaired": self.documents_repaired,
             "documents_caught_up": self.documents_caught_up,
             "documents_moving": self.documents_moving,
+            "documents_unreadable": len(self.unreadable),
             "projected_seq_wrong": self.projected_seq_wrong,
             "tables": {name: drift.figures() for name, drift in sorted(self.tables.items())},
             "repaired": self.examples,
+            "unreadable": [
+                {"doc_id": doc_id, "problem": problem}
+                for doc_id, problem in sorted(self.unreadable.items())[:EXAMPLES]
+            ],
         }
 
     def note(self, doc_id: str, what: dict[str, Any]) -> None:
@@ -110,21 +123,25 @@ async def _check_once(
     context: JobContext, tables: list[sa.Table], page: list[_Checked], verified: Verified
 ) -> list[str]:
     """Repair what differs in `page`; returns the documents that moved meanwhile."""
-    behind: list[str] = []
+    behind: dict[str, Decoding] = {}
     repairs: dict[str, Decoding] = {}
     found: dict[str, dict[str, RowDrift]] = {}
     for index, checked in enumerate(page, 1):
-        if checked.projected_seq < checked.head_seq:
-            behind.append(checked.doc_id)
-            continue
         if index % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # decoding holds the GIL: let the server's requests in
-        decoded, drift = _compare(tables, checked)
+        decoded = context.projector.decode(checked.doc_id, checked.log, checked.kind, checked.grid)
+        if is_flagged(decoded):
+            verified.unreadable[checked.doc_id] = decoded.issues[0].message
+        if checked.projected_seq < checked.head_seq:
+            # The worker's backlog, decoded from the log read with the rest: projected.
+            behind[checked.doc_id] = (checked.head_seq, decoded)
+            continue
+        drift = _compare(tables, checked, decoded)
         if drift or checked.projected_seq != checked.head_seq:
             repairs[checked.doc_id] = (checked.head_seq, decoded)
             found[checked.doc_id] = drift
     if behind:
-        verified.documents_caught_up += await context.projector.project(behind)
+        verified.documents_caught_up += await context.projector.write(behind)
     if not repairs:
         return []
     written = await context.projector.write(repairs, force=True)
@@ -144,18 +161,14 @@ async def _check_once(
     return sorted(moved)
 
 
-def _compare(tables: list[sa.Table], checked: _Checked) -> tuple[Decoded, dict[str, RowDrift]]:
-    """The document decoded from its log, and how its stored rows differ, per table."""
-    doc: Doc[Any] = Doc()
-    for update in checked.log:
-        doc.apply_update(update)
-    decoded = decode(checked.doc_id, to_plain(doc))
+def _compare(tables: list[sa.Table], checked: _Checked, decoded: Decoded) -> dict[str, RowDrift]:
+    """How the document's stored rows differ from its decoding, per table."""
     expected = decoded.tables()
     drift = {
         table.name: differences(table, expected.get(table.name, []), checked.rows[table.name])
         for table in tables
     }
-    return decoded, {name: rows for name, rows in drift.items() if rows}
+    return {name: rows for name, rows in drift.items() if rows}
 
 
 async def _not_rewritten(database: AsyncEngine, repairs: dict[str, Decoding]) -> set[str]:
@@ -179,7 +192,13 @@ async def _read(
         async with connection.begin():
             heads = (
                 await connection.execute(
-                    sa.select(documents.c.id, documents.c.head_seq, documents.c.projected_seq)
+                    sa.select(
+                        documents.c.id,
+                        documents.c.kind,
+                        documents.c.grid,
+                        documents.c.head_seq,
+                        documents.c.projected_seq,
+                    )
                     .where(which)
                     .order_by(documents.c.id)
                     .limit(PAGE)
@@ -204,7 +223,9 @@ async def _read(
                 ):
                     rows[row.doc_id][table.name].append(row._asdict())
     return [
-        _Checked(row.id, row.head_seq, row.projected_seq, rows[row.id], logs[row.id])
+        _Checked(
+            row.id, row.kind, row.grid, row.head_seq, row.projected_seq, rows[row.id], logs[row.id]
+        )
         for row in heads
     ]
 

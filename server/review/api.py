@@ -1,10 +1,19 @@
 """HTTP for review actions and conflict resolution (docs/access.md: needs REVIEW; a record
-outside the caller's grids is answered 404, as if absent)."""
+outside the caller's grids is answered 404, as if absent).
 
+A resolved value is any JSON, and msgspec's parser recurses: a body nested 1,000 deep
+would raise RecursionError (a 500) before the handler runs. So each body is measured
+first, without recursion (`json_depth`), and refused `too_deep` past `MAX_BODY_DEPTH`;
+the value itself is then held to the document's limits (`server.review.edits.check_value`).
+"""
+
+import re
+from itertools import accumulate
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import post
+from litestar import Request, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
@@ -17,6 +26,27 @@ from server.wiring import Caller, ServicesDep
 
 Text = Annotated[str, Meta(max_length=1000)]
 MAX_BULK = 200
+# A review request is small: a decision, 200 ids, or one value of a record.
+MAX_BODY_BYTES = 1 << 20
+# Far below msgspec's recursion limit, above any value a document holds (32 levels).
+MAX_BODY_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_STEP = [1 if byte in b"[{" else -1 for byte in range(256)]
+
+
+def json_depth(body: bytes) -> int:
+    """How deep a JSON text's arrays and objects nest (strings and their escapes aside),
+    without parsing it."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+async def _not_too_deep(request: Request[Any, Any, State]) -> None:
+    """Run before the body is parsed (a `before_request` hook)."""
+    if json_depth(await request.body()) > MAX_BODY_DEPTH:
+        detail = f"the JSON body nests more than {MAX_BODY_DEPTH} levels deep"
+        raise ClientError(413, "too_deep", detail)
 
 
 class ReviewRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,7 +89,13 @@ def _answer(written: Written) -> ReviewAnswer:
     return ReviewAnswer(written.doc_id, written.review, written.fields)
 
 
-@post("/api/{kind:str}/{doc_id:str}/review", status_code=200, summary="Review one record")
+@post(
+    "/api/{kind:str}/{doc_id:str}/review",
+    status_code=200,
+    summary="Review one record",
+    before_request=_not_too_deep,
+    request_max_body_size=MAX_BODY_BYTES,
+)
 async def review_one(
     kind: FromPath[KindName],
     doc_id: FromPath[str],
@@ -71,7 +107,13 @@ async def review_one(
     return _answer(await review_record(services, caller, kind, doc_id, decision))
 
 
-@post("/api/{kind:str}/review", status_code=200, summary="Approve many records at once")
+@post(
+    "/api/{kind:str}/review",
+    status_code=200,
+    summary="Approve many records at once",
+    before_request=_not_too_deep,
+    request_max_body_size=MAX_BODY_BYTES,
+)
 async def review_many(
     kind: FromPath[KindName],
     data: JSONBody[BulkReviewRequest],
@@ -96,6 +138,8 @@ async def review_many(
     "/api/{kind:str}/{doc_id:str}/conflicts/{conflict_id:str}/resolve",
     status_code=200,
     summary="Settle a conflict with one of the competing values or a new one",
+    before_request=_not_too_deep,
+    request_max_body_size=MAX_BODY_BYTES,
 )
 async def resolve(
     kind: FromPath[KindName],

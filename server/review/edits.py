@@ -14,6 +14,7 @@ from schemas.enums import CaseLevel, CaseStatus
 from schemas.review import ACTION_LABELS, CASE_ONLY, STATE_OF, ReviewAction, tablet_writes
 from server.errors import ClientError
 from sync.layout import meta_of, to_plain
+from sync.shape import ShapeLimits
 
 FIELD_TIMEZONE = ZoneInfo("Asia/Shanghai")
 NEXT_LEVEL = {CaseLevel.GRID: CaseLevel.COMMUNITY, CaseLevel.COMMUNITY: CaseLevel.STREET}
@@ -62,6 +63,35 @@ def write_field(doc: Doc[Any], field: str, value: Any, who: Reviewer) -> None:
     entry = {"id": str(uuid.uuid4()), "f": field, "v": value, "by": who.name, "at": who.at}
     doc.get("fields", type=Map)[field] = value
     doc.get("log", type=Array).append({**entry, "prev": heads, "server": True})
+
+
+def check_value(value: Any, limits: ShapeLimits) -> None:
+    """Refuse a value the document could not hold (what `sync.shape` refuses of a tablet):
+    nested deeper than the limit once inside its `log` entry, too many entries, too long a
+    string. Walked without recursion, so any value the request decoded is answered."""
+    pending: list[tuple[Any, int]] = [(value, 2)]  # the log entry is level 1
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, str):
+            _check_text(item, limits)
+        elif isinstance(item, dict | list):
+            if level > limits.max_depth:
+                detail = f"the value nests more than {limits.max_depth - 1} levels deep"
+                raise ReviewRefused(413, "too_deep", detail)
+            if len(item) > limits.max_entries:
+                detail = f"over {limits.max_entries} entries in one list or object"
+                raise ReviewRefused(413, "value_too_large", detail)
+            if isinstance(item, dict):
+                for key in item:
+                    _check_text(str(key), limits)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+
+
+def _check_text(text: str, limits: ShapeLimits) -> None:
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_string_bytes:
+        detail = f"a string over {limits.max_string_bytes} bytes"
+        raise ReviewRefused(413, "value_too_large", detail)
 
 
 def _case_changes(doc: Doc[Any], decision: Decision) -> dict[str, str]:

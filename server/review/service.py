@@ -18,7 +18,14 @@ from server.access.roles import Permission
 from server.batch_sync import decode_pushed
 from server.db.access_tables import accounts
 from server.errors import ClientError
-from server.review.edits import Decision, Reviewer, decide, now_with_offset, resolve
+from server.review.edits import (
+    Decision,
+    Reviewer,
+    check_value,
+    decide,
+    now_with_offset,
+    resolve,
+)
 from server.wiring import Services
 from sync import Reason, Refused, Scope
 
@@ -52,6 +59,10 @@ async def _write(
     try:
         report = await services.sync.write_as_server(scope, doc_id, edit)
     except Refused as refused:
+        if refused.reason is Reason.UNREADABLE_DOCUMENT:
+            # A ClientError, so it is audited, skipped in a bulk approval, shown on the page.
+            detail = f"the record's document cannot be read, so not changed: {refused.detail}"
+            raise ClientError(409, Reason.UNREADABLE_DOCUMENT.value, detail) from refused
         if refused.reason not in (Reason.UNKNOWN_DOCUMENT, Reason.MALFORMED_DOCUMENT_ID):
             raise
         raise ClientError(404, "unknown_record", "no such record in your scope") from refused
@@ -87,6 +98,7 @@ async def resolve_conflict(
 
     detail: dict[str, Any] = {"conflict": conflict_id}
     try:
+        check_value(value, services.sync.limits.shape)
         written = await _write(services, caller, doc_id, edit)
     except ClientError as error:
         await _refused(services, caller, kind, doc_id, detail, error, "conflict.resolved")
