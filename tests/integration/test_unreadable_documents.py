@@ -24,7 +24,7 @@ from tests import yjs_bytes as yb
 from .harness import TWO_COMMUNITIES, Harness, machine_headers, org, running_app
 from .test_nightly_compact_verify import context
 from .test_projection import HOUSEHOLD, oracle, rows_in_sql, settled
-from .test_review import audited, post, world
+from .test_review import audited, post, server_updates, world
 
 OLD_CLIENT = 424242  # the Yjs client id of the tablet whose updates an older server kept
 CREATED_AT = "2026-11-20T09:30:00.000+08:00"
@@ -276,3 +276,37 @@ async def test_a_document_whose_rows_the_database_refuses_does_not_hold_back_the
         [flag] = (await get_json(harness, token, f"/api/visits/{made[1].id}"))["issues"]
         assert flag["path"] == UNREADABLE_PATH and "无法写入数据库" in flag["message"]
         await wang.close()
+
+
+async def test_a_value_nested_too_deep_is_refused_before_anything_recurses(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(database_url) as harness:
+        zhang, _, _ = await world(harness)
+        wang, _ = await harness.tablet(tmp_path / "w.sqlite3", "G1", "王芳")
+        home = wang.new_record("household", "G1", dict(HOUSEHOLD))
+        await wang.sync()
+        path = f"/api/households/{home.id}/conflicts/{'0' * 40}/resolve"
+        headers = {**zhang, "Content-Type": "application/json"}
+        for depth in (1000, 100_000):  # msgspec's parser would raise RecursionError: a 500
+            body = b'{"value": ' + b"[" * depth + b"]" * depth + b"}"
+            response = await harness.client.post(path, content=body, headers=headers)
+            assert (response.status_code, response.json()["reason"]) == (413, "too_deep")
+        response = await harness.client.post(
+            f"/api/households/{home.id}/review", content=b"[" * 5000, headers=headers
+        )
+        assert (response.status_code, response.json()["reason"]) == (413, "too_deep")
+        # Parsed, but deeper than a document may hold once inside its log entry.
+        response = await post(harness, zhang, path, {"value": {"b": nested_list(40)}})
+        assert (response.status_code, response.json()["reason"]) == (413, "too_deep")
+        assert await server_updates(harness, home.id) == 0
+        [refused] = await audited(harness, "conflict.resolved")
+        assert (refused["outcome"], refused["detail"]["reason"]) == ("refused", "too_deep")
+        await wang.close()
+
+
+def nested_list(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
