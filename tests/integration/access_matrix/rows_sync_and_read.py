@@ -146,7 +146,8 @@ SYNC_ROWS = [
         "POST /docs/<outside>/update",
         {DEVICE, SYNC},
         post_foreign,
-        answers(403, "out_of_scope"),
+        # Out of scope looks absent: what the same edit gets for an id nobody has.
+        answers(422, "missing_meta"),
         writes=True,
     ),
 ]
