@@ -202,6 +202,7 @@ class SyncEngine:
             entry = batch.docs[doc_id] = await self._load(doc_id, head)
             if entry.unreadable is not None:
                 raise Unreadable(entry.unreadable)
+            shape = self.limits.shape
             try:
                 copy: Doc[Any] = Doc(client_id=_fresh_client_id(entry.doc))
                 copy.apply_update(entry.doc.get_update())
@@ -211,6 +212,9 @@ class SyncEngine:
                 update: bytes = copy.get_update(before)
                 status: Status = "duplicate"
                 if copy.get_state() != before:
+                    # The server's own writes keep within the limits every reader relies on.
+                    if check_update(update, self.limits.max_update_bytes, shape).has_types:
+                        check_type_depth(copy, shape)
                     entry.doc.apply_update(update)
                     batch.staged.append(NewUpdate(doc_id, head.grid, update, scope.device))
                     self.cache.grow(entry, len(update))

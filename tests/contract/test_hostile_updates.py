@@ -319,3 +319,19 @@ def _note(kind: str, text: str):  # type: ignore[no-untyped-def]
         doc.get("notes", type=Array).append({"id": str(uuid.uuid4()), "kind": kind, "text": text})
 
     return edit
+
+
+async def test_the_servers_own_writes_keep_within_the_limits(engine: SyncEngine) -> None:
+    doc_id, _ = await created(engine)
+    before = await stored(engine)
+    deep: object = None
+    for _ in range(40):
+        deep = [deep]
+
+    def write(doc: Doc) -> None:
+        doc.get("fields", type=Map)["x"] = deep
+
+    with pytest.raises(Exception, match="too_deep"):
+        await engine.write_as_server(OFFICE, doc_id, write)
+    assert await stored(engine) == before
+    assert "x" not in (await _content(engine, doc_id))["fields"]
