@@ -32,7 +32,7 @@ from server.jobs.timer import JobTasks
 from server.openapi import openapi_config
 from server.problems import EXCEPTION_HANDLERS
 from server.projection import ProjectionWorker, Projector
-from server.request import DoorstepRequest
+from server.request import DoorstepRequest, storable_address
 from server.review import api as review_api
 from server.settings import Settings, get_settings
 from server.webhooks.config import WebhookConfig
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[allow_every_method],
         request_class=DoorstepRequest,
+        before_request=storable_address,
         template_config=console.TEMPLATES,
         lifespan=[lifespan],
         # Handlers that need a setting (the session cookie's `secure_cookies`) take `state`.

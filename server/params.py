@@ -1,24 +1,48 @@
 """Query parameters several endpoints share, checked before any query sees them: a value a
 database cannot hold is a client's mistake (400), not the database's (500)."""
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.params import QueryParameter
 
 from server.errors import ClientError
 
-# What a BIGINT column holds (SQLite's INTEGER too). Past it SQLite raises OverflowError
-# and PostgreSQL an out-of-range error, at the query.
-MAX_ID = 2**63 - 1
+# The largest id, sequence number or cursor a client may send: what JavaScript's Number
+# (and a JSON schema's float bounds) hold exactly, far below what a BIGINT column holds.
+# Past 2**63 - 1 SQLite raises OverflowError and PostgreSQL an out-of-range error.
+MAX_ID = 2**53 - 1
 # What an INTEGER column holds on PostgreSQL.
 MAX_INTEGER = 2**31 - 1
 
-# Keyset pages newest first: the `next` of the page before, an id this server gave.
+# Keyset pages newest first: the `next` of the page before, an id this server gave. Not
+# optional, so that the document shows its range; the default is older than every id.
 Before = Annotated[
-    int | None,
-    QueryParameter(ge=1, le=MAX_ID, description="`next` of the previous page: older than this"),
+    int,
+    QueryParameter(
+        ge=1, le=MAX_ID, description="`next` of the previous page: the ids older than this"
+    ),
 ]
+
+
+# Text PostgreSQL cannot store (NUL) and UTF-8 cannot encode (lone surrogates), as in
+# schemas/records.py: refused wherever a client sends it, on every database alike.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def storable(where: str, values: Iterable[Any]) -> None:
+    """Every string in `values` (and in the lists and objects among them) storable."""
+    for value in values:
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                detail = f"{where} holds a NUL character or a lone surrogate"
+                raise ClientError(400, "unstorable_text", detail)
+        elif isinstance(value, dict):
+            storable(where, [*value.keys(), *value.values()])
+        elif isinstance(value, list | tuple):
+            storable(where, value)
 
 
 # The whole days a form may ask for: far from the ends of `date`, so that a day in

@@ -22,6 +22,7 @@ from server.access.secrets import PROPOSED_DEVICE_TOKEN, csrf_token
 from server.db.access_tables import accounts
 from server.errors import ClientError, NotAuthenticated
 from server.openapi import FORM, JSON, MULTIPART, problems, takes
+from server.params import storable
 from server.settings import Settings
 from server.wiring import Caller, Services, ServicesDep
 
@@ -85,7 +86,9 @@ async def _body(request: Request[object, object, State], kind: type[Body]) -> Bo
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     try:
         if content_type == "application/json":
-            return msgspec.json.decode(await request.body(), type=kind)
+            decoded = msgspec.json.decode(await request.body(), type=kind)
+            storable("the body", [msgspec.to_builtins(decoded)])
+            return decoded
         if content_type in FORMS:
             form = await request.form()
             fields = {name: form.get(name) for name in kind.__struct_fields__ if name in form}

@@ -10,7 +10,7 @@ from server.access.listing import AuditPage, AuditQuery, audit_page
 from server.access.roles import Permission
 from server.admin.common import allow
 from server.openapi import problems
-from server.params import Before, aware
+from server.params import MAX_ID, Before, aware
 from server.wiring import Caller, ServicesDep
 
 MAX_PAGE = 200
@@ -32,7 +32,7 @@ async def query(
     target: FromQuery[str | None] = None,
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
-    before: Before = None,
+    before: Before = MAX_ID,
     limit: Limit = 50,
 ) -> AuditPage:
     """`action` is exact, or a prefix such as `device.*`; `account` an id or a username;

@@ -10,6 +10,7 @@ from server.access.principal import Forbidden, Principal
 from server.access.roles import Permission
 from server.errors import ClientError
 from server.openapi import JSON, takes
+from server.params import storable
 
 T = TypeVar("T")
 
@@ -44,7 +45,9 @@ async def read_json(request: Request[object, object, State], decoder: msgspec.js
     if not body:
         raise ClientError(400, "empty_body", "the request has no body")
     try:
-        return decoder.decode(body)
+        decoded = decoder.decode(body)
     # ValidationError is a DecodeError; a string that is not UTF-8 raises UnicodeDecodeError.
     except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise ClientError(400, "malformed_request", str(error)) from error
+    storable("the body", [msgspec.to_builtins(decoded)])
+    return decoded

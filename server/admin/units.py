@@ -19,6 +19,7 @@ from server.access.roles import Permission
 from server.admin.common import BODY_REFUSED, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
 from server.openapi import JSON, PROBLEM_JSON, answers, problems, takes
+from server.params import storable
 from server.wiring import Caller, ServicesDep
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE, pattern=r"^[\w.-]+$")]
@@ -187,11 +188,13 @@ async def _csv_text(request: Request[object, object, State]) -> str:
     if content_type not in CSV_TYPES:
         raise ClientError(415, "unsupported_media_type", "send the file as text/csv")
     try:
-        return (await request.body()).decode("utf-8-sig")
+        text = (await request.body()).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ClientError(
             400, "not_utf8", 'the file is not UTF-8: save it as "CSV UTF-8" and send it again'
         ) from error
+    storable("the file", [text])
+    return text
 
 
 ROUTES = [list_units, create_unit, change_unit, import_csv]

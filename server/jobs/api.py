@@ -22,7 +22,7 @@ from server.jobs.registry import JOBS, NIGHTLY
 from server.jobs.runner import Runner
 from server.jobs.timer import JobTasks
 from server.openapi import problems
-from server.params import Before
+from server.params import MAX_ID, Before
 from server.wiring import Caller, ServicesDep
 
 MAX_PAGE = 200
@@ -74,7 +74,7 @@ async def list_runs(
     services: ServicesDep,
     caller: Caller,
     job: FromQuery[str | None] = None,
-    before: Before = None,
+    before: Before = MAX_ID,
     limit: Limit = 50,
 ) -> RunPage:
     allow(caller, Permission.ADMIN)
