@@ -164,10 +164,19 @@ def complete(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
             responses[str(status)] = _problem(status)
     for operations in done["paths"].values():
         for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.get("responses", {})
+            for status, response in responses.items():
+                if _litestars_own(response):  # its 400 for handlers with parameters
+                    responses[status] = response = _problem(int(status))
                 if PROBLEM_JSON in response.get("content", {}) and int(status) in _HEADERS:
                     response["headers"] = _HEADERS[int(status)]
     return done
+
+
+def _litestars_own(response: dict[str, Any]) -> bool:
+    """An error answer as Litestar describes it: ours are problem documents."""
+    schema = response.get("content", {}).get(JSON, {}).get("schema", {})
+    return set(schema.get("required", ())) == {"detail", "status_code"}
 
 
 def _problem(status: int) -> dict[str, Any]:
