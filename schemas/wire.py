@@ -24,8 +24,9 @@ class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
     # The cursor from the previous answer; none on a first sync.
     cursor: Annotated[str, Meta(max_length=4096)] | None = None
     pull: bool = True
-    # Upper bound for the pulled bytes in this answer; the server may lower it.
-    max_bytes: Annotated[int, Meta(ge=1)] | None = None
+    # Upper bound for the pulled bytes in this answer; the server may lower it. At most
+    # what MessagePack carries as a signed integer.
+    max_bytes: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None
 
 
 class PushResult(msgspec.Struct, omit_defaults=True):

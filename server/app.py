@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -22,13 +23,16 @@ from server import (
     session_api,
 )
 from server.access.authenticate import Access
+from server.allow import allow_every_method
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
 from server.households import api as households_api
 from server.jobs import api as jobs_api
 from server.jobs.timer import JobTasks
+from server.openapi import openapi_config
 from server.problems import EXCEPTION_HANDLERS
 from server.projection import ProjectionWorker, Projector
+from server.request import DoorstepRequest, storable_address
 from server.review import api as review_api
 from server.settings import Settings, get_settings
 from server.webhooks.config import WebhookConfig
@@ -94,9 +98,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "caller": Provide(provide_caller),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[allow_every_method],
+        request_class=DoorstepRequest,
+        before_request=storable_address,
         template_config=console.TEMPLATES,
         lifespan=[lifespan],
         # Handlers that need a setting (the session cookie's `secure_cookies`) take `state`.
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
+        openapi_config=openapi_config(version("doorstep")),
     )

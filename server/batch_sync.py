@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from schemas.decode import decode
 from schemas.wire import DocIssues, Issue, PulledUpdate, PushResult, SyncRequest, SyncResponse
 from server.errors import ClientError
+from server.openapi import JSON, MSGPACK, answers, problems, takes
 from server.projection import Decoding
 from server.wiring import Caller, ServicesDep
 from sync import PushItem, PushReport, SyncEngine
@@ -70,7 +71,14 @@ def _sync_detail(answer: SyncResponse) -> dict[str, object]:
     }
 
 
-@post("/api/sync", status_code=200)
+@post(
+    "/api/sync",
+    status_code=200,
+    summary="Push updates and pull what changed, in one round trip",
+    responses=problems(400, 401, 403, 413, 415, 503),
+    opt=takes({MSGPACK: SyncRequest, JSON: SyncRequest})
+    | answers({MSGPACK: SyncResponse, JSON: SyncResponse}),
+)
 async def sync_batch(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[bytes]:

@@ -6,16 +6,19 @@ a person's session), personal data always masked (no reveal: a feed is a bulk co
 whoever needs a number in full asks the read API for that record), one audit row a page.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.params import FromQuery, QueryParameter
 
 from server.access.roles import Permission
+from server.errors import ClientError
 from server.feed.content import details
 from server.feed.pages import Change, changed_after, decode_cursor, encode_cursor
+from server.openapi import JSON, answers, problems
+from server.params import MAX_ID
 from server.records_api import RecordDetail
 from server.wiring import Caller, ServicesDep
 
@@ -36,8 +39,12 @@ class ChangeItem(msgspec.Struct):
     record: RecordDetail | None
 
 
-class ChangesPage(msgspec.Struct):
-    items: list[msgspec.Raw]
+Item = TypeVar("Item")
+
+
+class ChangesPage(msgspec.Struct, Generic[Item]):
+    # `ChangeItem`s, encoded once (`msgspec.Raw`) to measure the page.
+    items: list[Item]
     # Pass as `since` next time (the same cursor when nothing changed).
     next: str
     # More changes are ready: ask again now.
@@ -57,9 +64,32 @@ def _wants_ndjson(request: Request[object, object, State], format: str | None) -
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 Format = Literal["json", "ndjson"]
+HEADERS = {
+    "X-Doorstep-Next": "`next`: pass as `since` next time",
+    "X-Doorstep-More": "`more`: `true` or `false`",
+    "X-Doorstep-Waiting": "`waiting`: `true` or `false`",
+}
 
 
-@get("/api/changes", summary="Records changed after a cursor (the change feed)")
+def _since(cursor: str | None) -> int:
+    """The sequence number a cursor stands for: one a database can hold."""
+    after = decode_cursor(cursor)
+    if after > MAX_ID:
+        raise ClientError(400, "malformed_cursor", "`since` is not a cursor this feed gave")
+    return after
+
+
+@get(
+    "/api/changes",
+    summary="Records changed after a cursor (the change feed)",
+    responses=problems(400, 401, 403),
+    # NDJSON: one `ChangeItem` a line (`format=ndjson`, or `Accept: application/x-ndjson`).
+    opt=answers({JSON: ChangesPage[ChangeItem], NDJSON: str}),
+    response_headers=[
+        ResponseHeader(name=name, description=description, documentation_only=True)
+        for name, description in HEADERS.items()
+    ],
+)
 async def list_changes(
     request: Request[object, object, State],
     services: ServicesDep,
@@ -70,7 +100,7 @@ async def list_changes(
 ) -> Response[bytes]:
     """Oldest change first; a record changed twice comes once, at its latest state."""
     caller.require(Permission.READ_RECORDS)
-    after = decode_cursor(since)
+    after = _since(since)
     async with services.database.connect() as connection:
         page = await changed_after(connection, after, limit, caller.grids)
         records = await details(connection, page.changes)

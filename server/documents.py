@@ -9,10 +9,13 @@ from litestar.params import FromPath, FromQuery
 
 from schemas.wire import UpdateAnswer
 from server.batch_sync import decode_pushed, issues_in
+from server.openapi import OCTETS, problems, takes
 from server.wiring import Caller, ServicesDep
 from sync import PushItem, Reason, Refused
 
-OCTETS = "application/octet-stream"
+# Reads: a malformed id or state vector, no credentials, a token that may not sync, an
+# absent (or out of scope) document, one stored unreadable.
+READS = problems(400, 401, 403, 404, 409)
 
 
 def _state_vector(encoded: str | None) -> bytes | None:
@@ -24,13 +27,13 @@ def _state_vector(encoded: str | None) -> bytes | None:
         raise Refused(Reason.MALFORMED_STATE_VECTOR, "sv is base64url of a state vector") from error
 
 
-@get("/docs/{doc_id:str}/state", media_type=OCTETS)
+@get("/docs/{doc_id:str}/state", media_type=OCTETS, summary="State vector", responses=READS)
 async def get_state(doc_id: FromPath[str], services: ServicesDep, caller: Caller) -> bytes:
     """The server's state vector of the document."""
     return await services.sync.state_vector(caller.sync_scope(), doc_id)
 
 
-@get("/docs/{doc_id:str}/update", media_type=OCTETS)
+@get("/docs/{doc_id:str}/update", media_type=OCTETS, summary="Missing updates", responses=READS)
 async def get_update(
     doc_id: FromPath[str], services: ServicesDep, caller: Caller, sv: FromQuery[str | None] = None
 ) -> bytes:
@@ -38,7 +41,14 @@ async def get_update(
     return await services.sync.diff(caller.sync_scope(), doc_id, _state_vector(sv))
 
 
-@post("/docs/{doc_id:str}/update", status_code=200)
+@post(
+    "/docs/{doc_id:str}/update",
+    status_code=200,
+    summary="Apply one raw Yjs v1 update",
+    # Every refusal of docs/record-documents.md, by its status; the body's own size.
+    responses=problems(400, 401, 403, 404, 409, 413, 422, 503),
+    opt=takes({OCTETS: bytes}),
+)
 async def post_update(
     doc_id: FromPath[str],
     request: Request[object, object, State],

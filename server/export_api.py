@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import IO, Any, Literal
 
 from litestar import get
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,7 @@ from server.console.render import SHANGHAI
 from server.db.engine import write_transaction
 from server.errors import ClientError
 from server.exports import MEDIA_TYPES, Format, Sheet, cells, header, new_sheet
+from server.openapi import answers, problems
 from server.personal_data import mask_row, mask_text
 from server.records_api import (
     KINDS,
@@ -150,7 +152,19 @@ async def export(
     )
 
 
-@get("/api/{kind:str}/export", summary="The filtered list as a CSV or XLSX file")
+@get(
+    "/api/{kind:str}/export",
+    summary="The filtered list as a CSV or XLSX file",
+    responses=problems(400, 401, 403),
+    opt=answers({"text/csv": str, MEDIA_TYPES["xlsx"]: bytes}),
+    response_headers=[
+        ResponseHeader(
+            name="Content-Disposition",
+            description='`attachment; filename="visits-20261123-0800.csv"`',
+            documentation_only=True,
+        )
+    ],
+)
 async def export_kind(
     kind: FromPath[KindName],
     services: ServicesDep,

@@ -5,8 +5,10 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
+from litestar.openapi import ResponseSpec
 
 from server.access.roles import Permission
+from server.openapi import problems
 from server.wiring import Caller, ServicesDep
 
 
@@ -15,7 +17,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz")
+@get(
+    "/readyz",
+    responses={
+        503: ResponseSpec(
+            dict[str, str],
+            description='The database does not answer: `{"status": "unavailable", "detail"}`',
+            generate_examples=False,
+        )
+    },
+)
 async def readyz(services: ServicesDep) -> Response[dict[str, str]]:
     try:
         async with services.database.connect() as connection:
@@ -35,7 +46,7 @@ class ProjectionLag(msgspec.Struct):
     unreadable_examples: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-@get("/api/projection")
+@get("/api/projection", responses=problems(401, 403))
 async def projection_lag(services: ServicesDep, caller: Caller) -> ProjectionLag:
     """How far the SQL tables are behind the documents, and how many documents could not be
     read. It counts documents of every grid, so it is for admins (operations), not for

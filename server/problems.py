@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from server.access.sessions import TooManyAttempts
@@ -83,10 +83,28 @@ def _store_unavailable(_: Request[Any, Any, Any], error: Exception) -> Response[
 
 def _http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     status = error.status_code
+    if isinstance(error, ValidationException):
+        return problem(400, *_invalid(error))
     reason = {413: "body_too_large", 404: "not_found", 405: "method_not_allowed"}.get(
         status, "bad_request" if status < 500 else "server_error"
     )
-    return problem(status, reason, str(error.detail))
+    # A 405's `Allow` lists the methods the path takes.
+    return problem(status, reason, str(error.detail), error.headers)
+
+
+def _invalid(error: ValidationException) -> tuple[str, str]:
+    """A parameter Litestar refused (`invalid_parameter`: a number out of its range, a
+    value not of its type, a required one missing) or a body it could not decode
+    (`malformed_request`, as when a handler decodes its body itself)."""
+    found = error.extra if isinstance(error.extra, list) else []
+    sources = {item.get("source") for item in found if isinstance(item, dict)}
+    reason = "malformed_request" if "body" in sources else "invalid_parameter"
+    said = [
+        f"`{item['key']}`: {item.get('message', 'invalid')}" if "key" in item else str(item)
+        for item in found
+        if isinstance(item, dict)
+    ]
+    return reason, "; ".join(said) or str(error.detail)
 
 
 def _unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[bytes]:

@@ -36,6 +36,8 @@ from server.db.record_tables import (
 )
 from server.db.tables import UtcDateTime
 from server.errors import ClientError
+from server.openapi import problems
+from server.params import aware
 from server.personal_data import mask_row, mask_text, mask_written
 from server.search import search_clauses, words
 from server.wiring import Caller, Services, ServicesDep
@@ -98,12 +100,13 @@ def _decode_after(token: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         at, _, doc_id = raw.partition("|")
         parsed = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        if parsed.tzinfo is None:
+            raise ValueError("a time without its offset")
+        parsed.astimezone(UTC)  # the years 1 to 9999 in UTC too
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as error:
         raise ClientError(
             400, "malformed_page_token", "`after` is not a token this API gave"
         ) from error
-    if parsed.tzinfo is None:
-        raise ClientError(400, "malformed_page_token", "`after` is not a token this API gave")
     return parsed, doc_id
 
 
@@ -242,14 +245,6 @@ async def _check_reveal(services: Services, caller: Principal, kind: str, reveal
         caller.require(Permission.PERSONAL_DATA)
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ClientError(
-            400, "time_without_offset", f"`{name}` needs its offset, like 2026-11-23T00:00+08:00"
-        )
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class Read:
     """What the audit log keeps of one read."""
@@ -346,8 +341,8 @@ def list_query(
     return ListQuery(
         grid,
         member,
-        _aware("since", since),
-        _aware("until", until),
+        aware("since", since),
+        aware("until", until),
         {name: v for name, v in exact.items() if v is not None},
         tag or [],
         has_conflict,
@@ -374,7 +369,11 @@ Search = Annotated[
 ]
 
 
-@get("/api/{kind:str}", summary="List merged records of one kind")
+@get(
+    "/api/{kind:str}",
+    summary="List merged records of one kind",
+    responses=problems(400, 401, 403),
+)
 async def list_kind(
     kind: FromPath[KindName],
     services: ServicesDep,
@@ -418,7 +417,11 @@ async def list_kind(
     return page
 
 
-@get("/api/{kind:str}/{doc_id:str}", summary="One merged record with notes, history, conflicts")
+@get(
+    "/api/{kind:str}/{doc_id:str}",
+    summary="One merged record with notes, history, conflicts",
+    responses=problems(400, 401, 403, 404),
+)
 async def get_record(
     kind: FromPath[KindName],
     doc_id: FromPath[str],

@@ -24,6 +24,8 @@ from server.access.roles import Permission
 from server.db.access_tables import org_units
 from server.db.report_tables import daily_reports, overdue_items
 from server.errors import ClientError
+from server.openapi import problems
+from server.params import MAX_INTEGER
 from server.wiring import Caller, Services, ServicesDep
 
 MAX_PAGE = 500
@@ -68,7 +70,10 @@ def _after(token: str) -> tuple[date, str, str, int]:
         due, record, rule, item = json.loads(
             base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         )
-        return date.fromisoformat(due), str(record), str(rule), int(item)
+        key = date.fromisoformat(due), str(record), str(rule), int(item)
+        if not 0 <= key[3] <= MAX_INTEGER:  # `overdue_items.item`
+            raise ValueError("an item number no database holds")
+        return key
     except (binascii.Error, ValueError, TypeError) as error:
         raise ClientError(
             400, "malformed_page_token", "`after` is not a token this API gave"
@@ -173,7 +178,11 @@ async def audit_overdue(
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 
 
-@get("/api/overdue", summary="Open overdue flags in the caller's grids")
+@get(
+    "/api/overdue",
+    summary="Open overdue flags in the caller's grids",
+    responses=problems(400, 401, 403),
+)
 async def list_overdue(
     services: ServicesDep,
     caller: Caller,
@@ -193,7 +202,11 @@ async def list_overdue(
     return page
 
 
-@get("/api/reports", summary="A day's report for the caller's units")
+@get(
+    "/api/reports",
+    summary="A day's report for the caller's units",
+    responses=problems(400, 401, 403, 404),
+)
 async def get_report(
     services: ServicesDep, caller: Caller, day: FromQuery[date | None] = None
 ) -> DailyReport:

@@ -6,7 +6,7 @@ a session's CSRF token on unsafe methods.
 """
 
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -21,6 +21,8 @@ from server.access.roles import Role
 from server.access.secrets import PROPOSED_DEVICE_TOKEN, csrf_token
 from server.db.access_tables import accounts
 from server.errors import ClientError, NotAuthenticated
+from server.openapi import FORM, JSON, MULTIPART, problems, takes
+from server.params import storable
 from server.settings import Settings
 from server.wiring import Caller, Services, ServicesDep
 
@@ -41,6 +43,12 @@ class Login(msgspec.Struct, forbid_unknown_fields=True):
 class Enroll(msgspec.Struct, forbid_unknown_fields=True):
     code: Name
     app_version: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class CsrfField(msgspec.Struct):
+    """An HTML form's logout: the CSRF token as a field (or in X-CSRF-Token)."""
+
+    csrf_token: str | None = None
 
 
 class AccountView(msgspec.Struct):
@@ -78,12 +86,15 @@ async def _body(request: Request[object, object, State], kind: type[Body]) -> Bo
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     try:
         if content_type == "application/json":
-            return msgspec.json.decode(await request.body(), type=kind)
+            decoded = msgspec.json.decode(await request.body(), type=kind)
+            storable("the body", [msgspec.to_builtins(decoded)])
+            return decoded
         if content_type in FORMS:
             form = await request.form()
             fields = {name: form.get(name) for name in kind.__struct_fields__ if name in form}
             return msgspec.convert(fields, kind)
-    except msgspec.DecodeError as error:  # ValidationError is a DecodeError
+    # ValidationError is a DecodeError; a string that is not UTF-8 raises UnicodeDecodeError.
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise ClientError(400, "malformed_request", str(error)) from error
     raise ClientError(415, "unsupported_media_type", "send application/json or a form")
 
@@ -134,7 +145,17 @@ def session_cookie(secret: str, services: Services, settings: Settings) -> Cooki
     )
 
 
-@post("/api/session", status_code=200)
+def _json_or_form(kind: type[msgspec.Struct], *, required: bool = True) -> dict[str, Any]:
+    return takes({JSON: kind, FORM: kind, MULTIPART: kind}, required=required)
+
+
+@post(
+    "/api/session",
+    status_code=200,
+    summary="Log in",
+    responses=problems(400, 401, 413, 415, 429),
+    opt=_json_or_form(Login),
+)
 async def login(
     request: Request[object, object, State], services: ServicesDep, state: State
 ) -> Response[SessionView]:
@@ -148,7 +169,7 @@ async def login(
     return Response(view, headers=NO_STORE, cookies=[cookie])
 
 
-@get("/api/session")
+@get("/api/session", summary="Who is logged in", responses=problems(401))
 async def whoami(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[SessionView]:
@@ -166,7 +187,7 @@ async def _logout(
     return response
 
 
-@delete("/api/session", status_code=204)
+@delete("/api/session", status_code=204, summary="Log out", responses=problems(401, 403))
 async def logout(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[None]:
@@ -174,7 +195,13 @@ async def logout(
     return await _logout(request, services, caller)
 
 
-@post("/api/session/logout", status_code=204)
+@post(
+    "/api/session/logout",
+    status_code=204,
+    summary="Log out from an HTML form",
+    responses=problems(400, 401, 403, 413),
+    opt=takes({FORM: CsrfField, MULTIPART: CsrfField}, required=False),
+)
 async def logout_form(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[None]:
@@ -182,7 +209,13 @@ async def logout_form(
     return await _logout(request, services, caller)
 
 
-@post("/api/enroll", status_code=201)
+@post(
+    "/api/enroll",
+    status_code=201,
+    summary="Redeem a one-time enrollment code",
+    responses=problems(400, 413, 415),
+    opt=_json_or_form(Enroll),
+)
 async def enroll(
     request: Request[object, object, State], services: ServicesDep
 ) -> Response[EnrolledDevice]:
@@ -218,7 +251,7 @@ def _device(caller: Principal) -> str:
     return caller.device_id
 
 
-@get("/api/device")
+@get("/api/device", summary="The calling device", responses=problems(401, 403))
 async def this_device(services: ServicesDep, caller: Caller) -> DeviceView:
     """The calling device: its account and the grids it syncs (also a token check)."""
     device_id = _device(caller)
@@ -226,7 +259,13 @@ async def this_device(services: ServicesDep, caller: Caller) -> DeviceView:
     return DeviceView(device_id, account.username, account.display_name, sorted(caller.grids))
 
 
-@post("/api/device/rotate", status_code=200)
+@post(
+    "/api/device/rotate",
+    status_code=200,
+    summary="A new token for the calling device",
+    responses=problems(400, 401, 403, 404, 413, 415),
+    opt=_json_or_form(Rotate, required=False),
+)
 async def rotate(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Response[DeviceToken]:

@@ -24,8 +24,9 @@ from server.access.listing import (
 )
 from server.access.principal import Principal
 from server.access.roles import Permission, Role
-from server.admin.common import allow, read_json
+from server.admin.common import BODY_REFUSED, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
+from server.openapi import problems
 from server.wiring import Caller, ServicesDep
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -75,7 +76,11 @@ def _role(text: str | None) -> Role | None:
         raise ClientError(400, "unknown_role", f"{text!r} is not one of {roles}") from error
 
 
-@get("/api/admin/accounts", summary="Accounts, by role and unit")
+@get(
+    "/api/admin/accounts",
+    summary="Accounts, by role and unit",
+    responses=problems(400, *REFUSED),
+)
 async def list_all(
     services: ServicesDep,
     caller: Caller,
@@ -89,7 +94,11 @@ async def list_all(
         return AccountList(await list_accounts(connection, reachable_accounts(caller), wanted))
 
 
-@get("/api/admin/accounts/{account_id:str}", summary="One account and its devices")
+@get(
+    "/api/admin/accounts/{account_id:str}",
+    summary="One account and its devices",
+    responses=problems(*REFUSED, 404),
+)
 async def show(account_id: FromPath[str], services: ServicesDep, caller: Caller) -> AccountDetail:
     allow(caller, Permission.MANAGE_DEVICES)
     async with services.database.connect() as connection:
@@ -99,7 +108,13 @@ async def show(account_id: FromPath[str], services: ServicesDep, caller: Caller)
     return found
 
 
-@post("/api/admin/accounts", status_code=201, summary="Create an account")
+@post(
+    "/api/admin/accounts",
+    status_code=201,
+    summary="Create an account",
+    responses=problems(*BODY_REFUSED, 409),
+    opt=json_body(NewAccount),
+)
 async def create(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> Created:
@@ -111,7 +126,12 @@ async def create(
     return Created(account_id)
 
 
-@patch("/api/admin/accounts/{account_id:str}", summary="Change an account")
+@patch(
+    "/api/admin/accounts/{account_id:str}",
+    summary="Change an account",
+    responses=problems(*BODY_REFUSED, 404, 409),
+    opt=json_body(AccountEdit),
+)
 async def change(
     account_id: FromPath[str],
     request: Request[object, object, State],

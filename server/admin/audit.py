@@ -9,22 +9,19 @@ from litestar.params import FromQuery, QueryParameter
 from server.access.listing import AuditPage, AuditQuery, audit_page
 from server.access.roles import Permission
 from server.admin.common import allow
-from server.errors import ClientError
+from server.openapi import problems
+from server.params import MAX_ID, Before, aware
 from server.wiring import Caller, ServicesDep
 
 MAX_PAGE = 200
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ClientError(
-            400, "time_without_offset", f"give `{name}` with its offset: 2026-11-23T08:00+08:00"
-        )
-    return value
-
-
-@get("/api/admin/audit", summary="Who did what, when, from where")
+@get(
+    "/api/admin/audit",
+    summary="Who did what, when, from where",
+    responses=problems(400, 401, 403),
+)
 async def query(
     services: ServicesDep,
     caller: Caller,
@@ -35,7 +32,7 @@ async def query(
     target: FromQuery[str | None] = None,
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
-    before: FromQuery[int | None] = None,
+    before: Before = MAX_ID,
     limit: Limit = 50,
 ) -> AuditPage:
     """`action` is exact, or a prefix such as `device.*`; `account` an id or a username;
@@ -47,8 +44,8 @@ async def query(
         account,
         device,
         target,
-        _aware("since", since),
-        _aware("until", until),
+        aware("since", since),
+        aware("until", until),
         before,
         limit,
     )

@@ -23,8 +23,9 @@ from server.access.listing import (
 )
 from server.access.principal import Principal
 from server.access.roles import Permission
-from server.admin.common import NO_STORE, allow, read_json
+from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
+from server.openapi import problems
 from server.wiring import Caller, Services, ServicesDep
 
 DeviceName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
@@ -83,7 +84,7 @@ async def _check_reachable_account(services: Services, caller: Principal, accoun
         raise ClientError(404, "unknown_account", "no such active account")
 
 
-@get("/api/admin/devices", summary="Devices you manage")
+@get("/api/admin/devices", summary="Devices you manage", responses=problems(*REFUSED))
 async def list_all(
     services: ServicesDep, caller: Caller, account: FromQuery[str | None] = None
 ) -> DeviceList:
@@ -97,6 +98,8 @@ async def list_all(
     status_code=201,
     cache_control=NO_STORE,
     summary="Start a tablet's enrollment",
+    responses=problems(*BODY_REFUSED, 404),
+    opt=json_body(NewEnrollment),
 )
 async def enroll(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
@@ -112,7 +115,12 @@ async def enroll(
     return EnrollmentCode(enrollment.code, enrollment.expires_at, payload, qr_svg)
 
 
-@patch("/api/admin/devices/{device_id:str}", summary="Rename a device")
+@patch(
+    "/api/admin/devices/{device_id:str}",
+    summary="Rename a device",
+    responses=problems(*BODY_REFUSED, 404),
+    opt=json_body(DeviceRename),
+)
 async def rename(
     device_id: FromPath[str],
     request: Request[object, object, State],
@@ -126,7 +134,12 @@ async def rename(
     return await _reachable_device(services, caller, device_id)
 
 
-@post("/api/admin/devices/{device_id:str}/revoke", status_code=204, summary="Cut a device off")
+@post(
+    "/api/admin/devices/{device_id:str}/revoke",
+    status_code=204,
+    summary="Cut a device off",
+    responses=problems(*REFUSED, 404),
+)
 async def revoke(device_id: FromPath[str], services: ServicesDep, caller: Caller) -> None:
     """Its next request is refused. Revoking a revoked device again changes nothing."""
     allow(caller, Permission.MANAGE_DEVICES)
@@ -140,6 +153,7 @@ async def revoke(device_id: FromPath[str], services: ServicesDep, caller: Caller
     status_code=200,
     cache_control=NO_STORE,
     summary="New device token",
+    responses=problems(*REFUSED, 404, 409),
 )
 async def rotate(device_id: FromPath[str], services: ServicesDep, caller: Caller) -> RotatedToken:
     """The old token stops working at once; the new one is shown in this answer only."""

@@ -9,8 +9,9 @@ from litestar.params import FromPath
 
 from server.access.listing import TokenView, list_tokens
 from server.access.roles import Permission
-from server.admin.common import NO_STORE, allow, read_json
+from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
+from server.openapi import problems
 from server.wiring import Caller, ServicesDep
 
 TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
@@ -39,7 +40,7 @@ class CreatedToken(msgspec.Struct):
 _new_token = msgspec.json.Decoder(NewToken)
 
 
-@get("/api/admin/tokens", summary="Machine tokens")
+@get("/api/admin/tokens", summary="Machine tokens", responses=problems(*REFUSED))
 async def list_all(services: ServicesDep, caller: Caller) -> TokenList:
     allow(caller, Permission.ADMIN)
     async with services.database.connect() as connection:
@@ -51,6 +52,8 @@ async def list_all(services: ServicesDep, caller: Caller) -> TokenList:
     status_code=201,
     cache_control=NO_STORE,
     summary="Create a read-only machine token",
+    responses=problems(*BODY_REFUSED),
+    opt=json_body(NewToken),
 )
 async def create(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
@@ -61,7 +64,12 @@ async def create(
     return CreatedToken(created.id, created.token)
 
 
-@post("/api/admin/tokens/{token_id:str}/revoke", status_code=204, summary="Revoke a token")
+@post(
+    "/api/admin/tokens/{token_id:str}/revoke",
+    status_code=204,
+    summary="Revoke a token",
+    responses=problems(*REFUSED, 404),
+)
 async def revoke(token_id: FromPath[str], services: ServicesDep, caller: Caller) -> None:
     """Its next request is refused. Revoking a revoked token again changes nothing."""
     allow(caller, Permission.ADMIN)

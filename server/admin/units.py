@@ -10,13 +10,16 @@ from typing import Annotated
 import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 
 from server.access.org import Level, Unit
 from server.access.org_import import MAX_CODE, MAX_NAME, RowError, import_units
 from server.access.roles import Permission
-from server.admin.common import allow, read_json
+from server.admin.common import BODY_REFUSED, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
+from server.openapi import JSON, PROBLEM_JSON, answers, problems, takes
+from server.params import storable
 from server.wiring import Caller, ServicesDep
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE, pattern=r"^[\w.-]+$")]
@@ -85,7 +88,7 @@ def _level(text: str) -> Level:
     return level
 
 
-@get("/api/admin/units", summary="Every org unit")
+@get("/api/admin/units", summary="Every org unit", responses=problems(*REFUSED))
 async def list_units(services: ServicesDep, caller: Caller) -> UnitList:
     allow(caller, Permission.ADMIN)
     units = (await services.access.org.units()).values()
@@ -93,7 +96,13 @@ async def list_units(services: ServicesDep, caller: Caller) -> UnitList:
     return UnitList([UnitView.of(unit) for unit in ordered])
 
 
-@post("/api/admin/units", status_code=201, summary="Create an org unit")
+@post(
+    "/api/admin/units",
+    status_code=201,
+    summary="Create an org unit",
+    responses=problems(*BODY_REFUSED, 409),
+    opt=json_body(NewUnit),
+)
 async def create_unit(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
 ) -> UnitView:
@@ -104,7 +113,12 @@ async def create_unit(
     return UnitView.of(unit)
 
 
-@patch("/api/admin/units/{code:str}", summary="Rename an org unit or move it to another parent")
+@patch(
+    "/api/admin/units/{code:str}",
+    summary="Rename an org unit or move it to another parent",
+    responses=problems(*BODY_REFUSED, 404),
+    opt=json_body(UnitChange),
+)
 async def change_unit(
     code: FromPath[str],
     request: Request[object, object, State],
@@ -123,7 +137,22 @@ async def change_unit(
     return UnitView.of(unit)
 
 
-@post("/api/admin/units/import", status_code=200, summary="Create, rename and move units from CSV")
+@post(
+    "/api/admin/units/import",
+    status_code=200,
+    summary="Create, rename and move units from CSV",
+    responses={
+        **problems(*BODY_REFUSED),
+        422: ResponseSpec(
+            ImportProblem,
+            description="Rows with errors, each with its line: nothing was imported",
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        ),
+    },
+    opt=takes({"text/csv": str, "application/csv": str, "text/plain": str})
+    | answers({JSON: ImportAnswer}),
+)
 async def import_csv(
     request: Request[object, object, State],
     services: ServicesDep,
@@ -159,11 +188,13 @@ async def _csv_text(request: Request[object, object, State]) -> str:
     if content_type not in CSV_TYPES:
         raise ClientError(415, "unsupported_media_type", "send the file as text/csv")
     try:
-        return (await request.body()).decode("utf-8-sig")
+        text = (await request.body()).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ClientError(
             400, "not_utf8", 'the file is not UTF-8: save it as "CSV UTF-8" and send it again'
         ) from error
+    storable("the file", [text])
+    return text
 
 
 ROUTES = [list_units, create_unit, change_unit, import_csv]

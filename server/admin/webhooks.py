@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from server.access.roles import Permission
-from server.admin.common import NO_STORE, allow, read_json
+from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
+from server.openapi import problems
 from server.webhooks import registry
 from server.wiring import Caller, ServicesDep
 
@@ -60,7 +61,7 @@ Status = Literal["pending", "delivered", "parked"]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
-@get("/api/admin/webhooks", summary="Webhooks")
+@get("/api/admin/webhooks", summary="Webhooks", responses=problems(*REFUSED))
 async def list_all(services: ServicesDep, caller: Caller) -> WebhookList:
     allow(caller, Permission.ADMIN)
     async with services.database.connect() as connection:
@@ -73,6 +74,8 @@ async def list_all(services: ServicesDep, caller: Caller) -> WebhookList:
     status_code=201,
     cache_control=NO_STORE,
     summary="Register a webhook (its signing secret is shown once)",
+    responses=problems(*BODY_REFUSED),
+    opt=json_body(NewWebhook),
 )
 async def create(
     request: Request[object, object, State], services: ServicesDep, caller: Caller
@@ -85,13 +88,22 @@ async def create(
     return CreatedWebhook(made.id, body.url, sorted(set(body.events)), made.secret)
 
 
-@delete("/api/admin/webhooks/{hook_id:str}", status_code=204, summary="Remove a webhook")
+@delete(
+    "/api/admin/webhooks/{hook_id:str}",
+    status_code=204,
+    summary="Remove a webhook",
+    responses=problems(*REFUSED, 404),
+)
 async def remove(hook_id: FromPath[str], services: ServicesDep, caller: Caller) -> None:
     allow(caller, Permission.ADMIN)
     await registry.remove(services.database, services.access.audit, hook_id, caller)
 
 
-@get("/api/admin/webhooks/{hook_id:str}/deliveries", summary="A webhook's deliveries")
+@get(
+    "/api/admin/webhooks/{hook_id:str}/deliveries",
+    summary="A webhook's deliveries",
+    responses=problems(400, *REFUSED, 404),
+)
 async def deliveries(
     hook_id: FromPath[str],
     services: ServicesDep,
@@ -104,7 +116,12 @@ async def deliveries(
         return DeliveryList(await registry.deliveries(connection, hook_id, status, limit))
 
 
-@post("/api/admin/webhooks/{hook_id:str}/replay", status_code=200, summary="Replay parked")
+@post(
+    "/api/admin/webhooks/{hook_id:str}/replay",
+    status_code=200,
+    summary="Replay parked",
+    responses=problems(*REFUSED, 404),
+)
 async def replay_parked(hook_id: FromPath[str], services: ServicesDep, caller: Caller) -> Replayed:
     """Every parked delivery of the webhook starts over, with a fresh count of attempts."""
     allow(caller, Permission.ADMIN)
@@ -116,6 +133,7 @@ async def replay_parked(hook_id: FromPath[str], services: ServicesDep, caller: C
     "/api/admin/webhooks/{hook_id:str}/deliveries/{delivery_id:str}/replay",
     status_code=200,
     summary="Replay one parked delivery",
+    responses=problems(*REFUSED, 404),
 )
 async def replay_one(
     hook_id: FromPath[str], delivery_id: FromPath[str], services: ServicesDep, caller: Caller

@@ -20,6 +20,7 @@ from server.console.figures import Figures, Period, figures
 from server.console.i18n import Lang, label, prettified, translate
 from server.console.render import SHANGHAI, lang_of, page
 from server.errors import ClientError
+from server.params import day
 from server.wiring import Caller, ServicesDep
 
 DEFAULT_DAYS = 30
@@ -30,12 +31,7 @@ NEEDS: dict[str, type[Coded]] = {"category": NeedCategory, "status": NeedStatus}
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
     value = params.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise ClientError(400, "malformed_date", f"`{name}` is not a date: {value[:40]}") from error
+    return day(name, value) if value else None
 
 
 def period_of(params: Mapping[str, str], today: date) -> Period:
@@ -52,7 +48,10 @@ def silent_days(params: Mapping[str, str]) -> int:
     value = params.get("days", "").strip()
     if not value:
         return SILENT_DAYS
-    if not value.isdigit() or not 1 <= int(value) <= LONGEST:
+    # ASCII digits only (`²` is a digit to `isdigit`, not to `int`), and few of them.
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or not (
+        1 <= int(value) <= LONGEST
+    ):
         raise ClientError(400, "malformed_days", f"`days` is a number of days, 1 to {LONGEST}")
     return int(value)
 

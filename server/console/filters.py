@@ -6,11 +6,12 @@ refused (a saved view from an older version must say what is wrong, not show not
 """
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from server.console.i18n import CHINESE_LABELS, CODED
 from server.console.render import SHANGHAI
 from server.errors import ClientError
+from server.params import day
 from server.records_api import MAX_PAGE, Kind, ListQuery
 from server.search import MAX_QUERY, words
 
@@ -29,10 +30,7 @@ def _day(params: Mapping[str, str], name: str) -> datetime | None:
     value = _text(params, name)
     if value is None:
         return None
-    try:
-        return datetime.combine(date.fromisoformat(value), time(), SHANGHAI)
-    except ValueError as error:
-        raise ClientError(400, "malformed_date", f"`{name}` is not a date: {value}") from error
+    return datetime.combine(day(name, value), time(), SHANGHAI)
 
 
 def _flag(params: Mapping[str, str], name: str) -> bool | None:

@@ -11,10 +11,16 @@ from litestar.params import FromQuery
 from server.errors import ClientError
 from server.households.register import MAX_FILE_BYTES
 from server.households.service import ImportReport, import_register, preview
+from server.openapi import MULTIPART, problems, takes
 from server.wiring import Caller, ServicesDep
 
 # The file and the multipart framing around it; a bigger body is refused with 413.
 MAX_BODY = MAX_FILE_BYTES + 64 * 1024
+
+
+class RegisterUpload(msgspec.Struct):
+    # The register: a CSV (UTF-8 or GB18030) or XLSX file.
+    file: bytes
 
 
 class RowErrorOut(msgspec.Struct):
@@ -77,6 +83,8 @@ async def uploaded(request: Request[Any, Any, State]) -> tuple[bytes, str]:
     status_code=200,
     summary="Import a households register (CSV or XLSX); dry_run=true to preview",
     request_max_body_size=MAX_BODY,
+    responses=problems(400, 401, 403, 413, 422),
+    opt=takes({MULTIPART: RegisterUpload}),
 )
 async def import_households(
     request: Request[Any, Any, State],

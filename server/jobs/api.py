@@ -15,12 +15,14 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from server.access.roles import Permission
-from server.admin.common import allow
+from server.admin.common import REFUSED, allow
 from server.errors import ClientError
 from server.jobs.records import JobRun, last_runs, recent_runs
 from server.jobs.registry import JOBS, NIGHTLY
 from server.jobs.runner import Runner
 from server.jobs.timer import JobTasks
+from server.openapi import problems
+from server.params import MAX_ID, Before
 from server.wiring import Caller, ServicesDep
 
 MAX_PAGE = 200
@@ -55,7 +57,7 @@ def _known(name: str) -> str:
     return name
 
 
-@get("/api/jobs", summary="The nightly jobs and their last runs")
+@get("/api/jobs", summary="The nightly jobs and their last runs", responses=problems(*REFUSED))
 async def list_jobs(services: ServicesDep, caller: Caller) -> JobList:
     allow(caller, Permission.ADMIN)
     async with services.database.connect() as connection:
@@ -63,12 +65,16 @@ async def list_jobs(services: ServicesDep, caller: Caller) -> JobList:
     return JobList([JobView(job.name, job.description, last.get(job.name)) for job in NIGHTLY])
 
 
-@get("/api/jobs/runs", summary="Runs of the nightly jobs, newest first")
+@get(
+    "/api/jobs/runs",
+    summary="Runs of the nightly jobs, newest first",
+    responses=problems(400, *REFUSED, 404),
+)
 async def list_runs(
     services: ServicesDep,
     caller: Caller,
     job: FromQuery[str | None] = None,
-    before: FromQuery[int | None] = None,
+    before: Before = MAX_ID,
     limit: Limit = 50,
 ) -> RunPage:
     allow(caller, Permission.ADMIN)
@@ -78,7 +84,12 @@ async def list_runs(
     return RunPage(runs[:limit], runs[limit - 1].id if more else None)
 
 
-@post("/api/jobs/{name:str}/run", status_code=202, summary="Run a job now, in this server")
+@post(
+    "/api/jobs/{name:str}/run",
+    status_code=202,
+    summary="Run a job now, in this server",
+    responses=problems(*REFUSED, 404, 409),
+)
 async def run_job(
     services: ServicesDep, caller: Caller, state: State, name: FromPath[str]
 ) -> Started:
