@@ -113,8 +113,9 @@ async def test_a_live_holder_keeps_its_lock_past_the_lease(database_url: str) ->
     """The holder renews its lease while the job runs: another process asking meanwhile,
     even after several leases, finds it busy and records a skipped run."""
     async with running_app(database_url) as harness:
-        slow = Counting(seconds=2.5)
-        lease = {"lease": timedelta(seconds=1), "heartbeat": timedelta(seconds=0.2)}
+        # Two leases' worth of heartbeats may stall on a loaded two-core machine: 2 s, not 1.
+        slow = Counting(seconds=4.5)
+        lease = {"lease": timedelta(seconds=2), "heartbeat": timedelta(seconds=0.2)}
         first = asyncio.create_task(runner(harness, **lease).run(slow))
         await asyncio.sleep(0.3)
         asked = []
