@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tablet import Tablet
+from tablet import Record, Tablet
 
 DAY = (("visit", 30), ("household", 5), ("case", 3))
 
@@ -129,6 +129,29 @@ def make_notes(rng: random.Random, kind: str) -> list[dict[str, str]]:
     return notes
 
 
+def make_record(rng: random.Random, tablet: Tablet, kind: str, grid: str) -> Record:
+    """A new record with its fields (one update) and its notes (one update each)."""
+    record = tablet.new_record(kind, grid, make_fields(rng, kind))
+    for note in make_notes(rng, kind):
+        text = note.pop("text")
+        record.add_note(text, **note)
+    return record
+
+
+def edit_record(rng: random.Random, record: Record) -> None:
+    """A follow-up on an earlier record: one field rewritten (free text stays free text),
+    or one more note, each its own update as the SDK sends them."""
+    fields = record.fields
+    if fields and rng.random() < 0.6:
+        name = rng.choice(sorted(fields))
+        long = name in _LONG.get(record.kind, ())
+        record.set(name, _long_text(rng, 100, 300) if long else _short_value(rng, name))
+        return
+    note = make_notes(rng, record.kind)[0]
+    text = note.pop("text")
+    record.add_note(text, **note)
+
+
 async def build_tablet(path: Path, author: str, grid: str, seed: int) -> BuiltTablet:
     """Make one tablet's day into its own local store (`path`), nothing sent."""
     rng = random.Random(seed)
@@ -136,10 +159,7 @@ async def build_tablet(path: Path, author: str, grid: str, seed: int) -> BuiltTa
     async with Tablet(path, "http://offline.invalid", "", author=author) as tablet:
         for kind, count in DAY:
             for _ in range(count):
-                record = tablet.new_record(kind, grid, make_fields(rng, kind))
-                for note in make_notes(rng, kind):
-                    text = note.pop("text")
-                    record.add_note(text, **note)
+                record = make_record(rng, tablet, kind, grid)
                 built.doc_sizes.append(len(record.doc.get_update()))
                 built.expected[record.id] = record.to_plain()
         outbox = tablet.store.unsent(1 << 40, 1 << 30)

@@ -1,4 +1,12 @@
-"""A bounded cache of loaded documents, one per document, with a lock each."""
+"""A bounded cache of loaded documents, one per document, with a lock each.
+
+The bound is on the memory the loaded documents take, estimated from measurements on
+pycrdt 0.14 (`tests/unit/test_cache_cost.py` holds the estimate to a process's resident
+memory; docs/architecture.md#cache has the figures): a fixed `ENTRY_BYTES` per document,
+plus the larger of the bytes applied to it × `Limits.doc_cost_factor` (records as the SDK
+writes them take 2.5–3.6× their update bytes) and its items × `ITEM_BYTES` (a nested
+Y.Map's key takes ~400 bytes whatever its value, which the bytes alone would miss).
+"""
 
 import asyncio
 from collections import OrderedDict
@@ -11,6 +19,13 @@ from weakref import WeakValueDictionary
 from pycrdt import Doc
 
 from sync.guard import Guard
+from sync.updates import decode_state_vector
+
+# The Doc, its guard's four observers, their Python objects and this entry, before any
+# content (~9-10 KB of a process's resident memory).
+ENTRY_BYTES = 12 << 10
+# The most one item takes beside its content (a nested Y.Map's key: ~400-450 bytes).
+ITEM_BYTES = 500
 
 
 @dataclass(slots=True)
@@ -19,13 +34,20 @@ class Loaded:
 
     doc: Doc[Any]
     seq: int = 0
+    # The bytes applied to `doc` × the cost factor (`DocCache.grow`).
     cost: int = 0
-    # The part of `cost` the cache's total holds: what it was when last put.
+    # What the cache's total holds for this entry: its estimate when it was last put.
     counted: int = 0
     # Watches what a tablet's update does to the guarded roots (made at its first push).
     guard: Guard | None = None
     # Why the stored document cannot be read (sync.document.Unreadable), if so.
     unreadable: str | None = None
+
+
+def estimate(entry: Loaded) -> int:
+    """The memory a loaded document takes, in bytes (see the module's docstring)."""
+    items = sum(decode_state_vector(entry.doc.get_state()).values())
+    return ENTRY_BYTES + max(entry.cost, items * ITEM_BYTES)
 
 
 class DocCache:
@@ -47,7 +69,7 @@ class DocCache:
     def put(self, doc_id: str, entry: Loaded) -> None:
         self.evict(doc_id)
         self._entries[doc_id] = entry
-        entry.counted = entry.cost
+        entry.counted = estimate(entry)
         self._total += entry.counted
 
     def grow(self, entry: Loaded, applied_bytes: int) -> None:

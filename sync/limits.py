@@ -9,9 +9,10 @@ from sync.shape import ShapeLimits
 class Limits:
     # pycrdt holds the GIL while applying: a bound on update size bounds the stall.
     max_update_bytes: int = 1 << 20
-    # A loaded Doc costs ~19x its encoded size; the cache budget is in those costs.
+    # The memory loaded documents may take (an estimate, sync.cache says how it is made).
     doc_cache_bytes: int = 64 << 20
-    doc_cost_factor: int = 19
+    # A loaded record takes at most ~4x the bytes of the updates applied to it (pycrdt 0.14).
+    doc_cost_factor: int = 4
     # Each page in flight is held in memory: many tablets at once multiply it.
     pull_max_bytes: int = 1 << 20
     pull_max_rows: int = 5000

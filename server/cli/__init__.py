@@ -34,7 +34,9 @@ def serve(host: str | None, port: int | None, upgrade: bool, log_level: str) -> 
     import uvicorn
 
     from server.app import create_app
+    from server.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before any thread (the schema upgrade's driver starts one)
     settings = get_settings()
     if upgrade:
         upgrade_schema()
