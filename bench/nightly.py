@@ -40,7 +40,7 @@ from server.db.update_store import SqlUpdateStore
 from server.jobs.base import Figures, JobContext
 from server.jobs.compact import JOB as COMPACT
 from server.jobs.verify import JOB as VERIFY
-from server.projection import Projector, _record_tables
+from server.records.projection import Projector, _record_tables
 from server.settings import Settings
 from sync import SyncEngine
 from sync.layout import to_plain

@@ -22,7 +22,7 @@ from bench.workload import build_tablet
 from server.db.engine import make_engine
 from server.db.migrate import upgrade_async
 from server.db.tables import documents
-from server.projection import Projector
+from server.records.projection import Projector
 from tablet import Tablet
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

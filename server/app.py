@@ -10,34 +10,30 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from server import (
-    admin_api,
-    batch_sync,
-    changes_api,
-    console,
-    documents,
-    export_api,
-    health,
-    records_api,
-    reports_api,
-    session_api,
-)
+from server import admin, console
+from server.access import api as access_api
 from server.access.authenticate import Access
-from server.allow import allow_every_method
 from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
+from server.feed import api as feed_api
 from server.households import api as households_api
 from server.jobs import api as jobs_api
 from server.jobs.timer import JobTasks
-from server.openapi import openapi_config
-from server.problems import EXCEPTION_HANDLERS
-from server.projection import ProjectionWorker, Projector
-from server.request import DoorstepRequest, storable_address
+from server.records import api as records_api
+from server.records import export_api
+from server.records.projection import ProjectionWorker, Projector
+from server.reports import api as reports_api
 from server.review import api as review_api
 from server.settings import Settings, get_settings
+from server.tablets import documents_api, sync_api
+from server.web import health
+from server.web.allow import allow_every_method
+from server.web.dependencies import Services, provide_caller, provide_services
+from server.web.openapi import openapi_config
+from server.web.problems import EXCEPTION_HANDLERS
+from server.web.request import DoorstepRequest, storable_address
 from server.webhooks.config import WebhookConfig
 from server.webhooks.dispatcher import WebhookDispatcher
-from server.wiring import Services, provide_caller, provide_services
 from sync import SyncEngine
 
 # How long a stopping server waits for the webhook round under way to finish.
@@ -74,20 +70,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            batch_sync.sync_batch,
-            documents.get_state,
-            documents.get_update,
-            documents.post_update,
+            sync_api.sync_batch,
+            documents_api.get_state,
+            documents_api.get_update,
+            documents_api.post_update,
             health.healthz,
             health.readyz,
             health.projection_lag,
             *export_api.ROUTES,
-            changes_api.list_changes,
+            feed_api.list_changes,
             records_api.list_kind,
             records_api.get_record,
             *reports_api.ROUTES,
-            *session_api.ROUTES,
-            *admin_api.ROUTES,
+            *access_api.ROUTES,
+            *admin.ROUTES,
             *console.ROUTES,
             *review_api.ROUTES,
             *jobs_api.ROUTES,

@@ -26,8 +26,8 @@ from server.access.principal import Principal
 from server.access.roles import Permission, Role
 from server.admin.common import BODY_REFUSED, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
-from server.openapi import problems
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]

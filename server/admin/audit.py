@@ -9,9 +9,9 @@ from litestar.params import FromQuery, QueryParameter
 from server.access.listing import AuditPage, AuditQuery, audit_page
 from server.access.roles import Permission
 from server.admin.common import allow
-from server.openapi import problems
-from server.params import MAX_ID, Before, aware
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
+from server.web.params import MAX_ID, Before, aware
 
 MAX_PAGE = 200
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]

@@ -9,8 +9,8 @@ from litestar.datastructures import CacheControlHeader, State
 from server.access.principal import Forbidden, Principal
 from server.access.roles import Permission
 from server.errors import ClientError
-from server.openapi import JSON, takes
-from server.params import storable
+from server.web.openapi import JSON, takes
+from server.web.params import storable
 
 T = TypeVar("T")
 

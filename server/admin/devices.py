@@ -25,8 +25,8 @@ from server.access.principal import Principal
 from server.access.roles import Permission
 from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
-from server.openapi import problems
-from server.wiring import Caller, Services, ServicesDep
+from server.web.dependencies import Caller, Services, ServicesDep
+from server.web.openapi import problems
 
 DeviceName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 

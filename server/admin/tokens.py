@@ -11,8 +11,8 @@ from server.access.listing import TokenView, list_tokens
 from server.access.roles import Permission
 from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
-from server.openapi import problems
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
 
 TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 # A token with no unit would see nothing.

@@ -18,9 +18,9 @@ from server.access.org_import import MAX_CODE, MAX_NAME, RowError, import_units
 from server.access.roles import Permission
 from server.admin.common import BODY_REFUSED, REFUSED, allow, json_body, read_json
 from server.errors import ClientError
-from server.openapi import JSON, PROBLEM_JSON, answers, problems, takes
-from server.params import storable
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import JSON, PROBLEM_JSON, answers, problems, takes
+from server.web.params import storable
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE, pattern=r"^[\w.-]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME, pattern=r"\S")]

@@ -11,9 +11,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from server.access.roles import Permission
 from server.admin.common import BODY_REFUSED, NO_STORE, REFUSED, allow, json_body, read_json
-from server.openapi import problems
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
 from server.webhooks import registry
-from server.wiring import Caller, ServicesDep
 
 Url = Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https?://[^\s/]+")]
 Event = Literal["record.changed", "record.reviewed"]

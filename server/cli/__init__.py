@@ -10,9 +10,9 @@ import click
 
 from server.cli.access import account, admin, device, org, token
 from server.cli.database import upgrade_schema
+from server.cli.households import households
 from server.cli.jobs import jobs, nightly
 from server.cli.webhooks import webhook
-from server.households.cli import households
 from server.settings import get_settings
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///data/demo.db"

@@ -121,7 +121,7 @@ async def _run(engine: "AsyncEngine", chosen: "list[Job]", now: datetime | None)
     from server.db.update_store import SqlUpdateStore
     from server.jobs.progress import TerminalProgress
     from server.jobs.runner import Runner
-    from server.projection import Projector
+    from server.records.projection import Projector
     from sync import SyncEngine
 
     settings = get_settings()

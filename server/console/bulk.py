@@ -19,11 +19,11 @@ from schemas.review import ReviewAction
 from server.access.roles import Permission
 from server.console.filters import form_values
 from server.errors import ClientError
-from server.records_api import KINDS
+from server.records.api import KINDS
 from server.review.api import MAX_BULK
 from server.review.edits import Decision
 from server.review.service import review_record
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
 
 KindName = Literal["visits", "cases", "households"]
 

@@ -20,8 +20,8 @@ from server.console.figures import Figures, Period, figures
 from server.console.i18n import Lang, label, prettified, translate
 from server.console.render import SHANGHAI, lang_of, page
 from server.errors import ClientError
-from server.params import day
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.params import day
 
 DEFAULT_DAYS = 30
 LONGEST = 366  # days: a year's report, not the whole history in one picture

@@ -36,7 +36,7 @@ from server.console.dashboard import SILENT_DAYS
 from server.console.i18n import Lang, role_label
 from server.console.render import lang_of, page
 from server.errors import ClientError
-from server.wiring import Caller, Services, ServicesDep
+from server.web.dependencies import Caller, Services, ServicesDep
 
 PAGE = "/console/devices"
 MAX_NAME = 100  # the admin API's limit on a device name

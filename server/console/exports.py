@@ -1,7 +1,7 @@
 """The list page's "export" links: the list as shown, every page of it, as CSV or XLSX.
 
 The filters are the page's own form parameters (days in Asia/Shanghai), read as the list
-reads them; the file and its audit entry are `server.export_api.export`'s. Always masked:
+reads them; the file and its audit entry are `server.records.export_api.export`'s. Always masked:
 a coordinator who needs numbers in full asks the API with `reveal=true`.
 """
 
@@ -13,14 +13,14 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from server import export_api
 from server.access.roles import Permission
 from server.console.filters import list_query
 from server.console.render import lang_of
 from server.errors import ClientError
-from server.exports import Format
-from server.records_api import KINDS
-from server.wiring import Caller, ServicesDep
+from server.records import export_api
+from server.records.api import KINDS
+from server.records.export_files import Format
+from server.web.dependencies import Caller, ServicesDep
 
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
 

@@ -11,9 +11,9 @@ from datetime import datetime, time, timedelta
 from server.console.i18n import CHINESE_LABELS, CODED
 from server.console.render import SHANGHAI
 from server.errors import ClientError
-from server.params import day
-from server.records_api import MAX_PAGE, Kind, ListQuery
-from server.search import MAX_QUERY, words
+from server.records.api import MAX_PAGE, Kind, ListQuery
+from server.records.search import MAX_QUERY, words
+from server.web.params import day
 
 PAGE = 50
 TRI_STATE = {"yes": True, "no": False}
@@ -57,7 +57,7 @@ def _search(params: Mapping[str, str]) -> str | None:
 
 def list_query(kind: Kind, params: Mapping[str, str], *, personal: bool = False) -> ListQuery:
     """The query for `params`; filters this kind does not have are ignored. `personal`: the
-    caller may search personal data (server/search.py)."""
+    caller may search personal data (server/records/search.py)."""
     until = _day(params, "until")
     exact = {
         name: _known(kind, name, value) for name in kind.filters if (value := _text(params, name))

@@ -22,7 +22,7 @@ from server.households.api import MAX_BODY
 from server.households.register import MAX_FILE_BYTES, MAX_ROWS
 from server.households.rows import COLUMNS, HEADERS
 from server.households.service import ImportReport, import_register, preview
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
 
 PAGE = "/console/households/import"
 # The confirm form carries the file in base64: a third more.

@@ -11,8 +11,8 @@ from litestar.response import Template
 from server.access.roles import Permission
 from server.console.i18n import MESSAGES, Lang, label, translate
 from server.console.render import lang_of, page
-from server.reports_api import MAX_PAGE, OverdueItem, audit_overdue, open_flags
-from server.wiring import Caller, ServicesDep
+from server.reports.api import MAX_PAGE, OverdueItem, audit_overdue, open_flags
+from server.web.dependencies import Caller, ServicesDep
 
 RECORD_PAGES = {"visit": "visits", "case": "cases"}
 

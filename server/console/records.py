@@ -1,7 +1,7 @@
 """Record pages: lists with the read API's filters, search and saved views, and one record
 in detail (a household's with its visits; the field history with the device of each write).
 
-Both read through `server.records_api` (the caller's grids only; a record elsewhere is
+Both read through `server.records.api` (the caller's grids only; a record elsewhere is
 "not found"), mask personal data, and are audited like the API's reads.
 """
 
@@ -22,11 +22,11 @@ from server.console.review import panel as review_panel
 from server.console.tables import COLUMNS, FILTERS, rows_of, shown
 from server.console.views import views_of
 from server.errors import ClientError
-from server.personal_data import mask_row
-from server.records_api import KINDS, audit_list, audit_view, masked, record_detail
-from server.records_api import list_records as read_list
-from server.stored import UNREADABLE_PATH
-from server.wiring import Caller, ServicesDep
+from server.records.api import KINDS, audit_list, audit_view, masked, record_detail
+from server.records.api import list_records as read_list
+from server.records.personal_data import mask_row
+from server.records.stored import UNREADABLE_PATH
+from server.web.dependencies import Caller, ServicesDep
 
 KindName = Literal["visits", "cases", "households"]
 

@@ -13,9 +13,9 @@ from server.access.principal import Principal
 from server.console.i18n import Lang
 from server.console.tables import rows_of
 from server.db.access_tables import devices
-from server.personal_data import mask_row
-from server.records_api import KINDS, ListQuery, audit_list, list_records
-from server.wiring import Services
+from server.records.api import KINDS, ListQuery, audit_list, list_records
+from server.records.personal_data import mask_row
+from server.web.dependencies import Services
 
 HOUSEHOLD_VISITS = 20  # the newest; the link to the filtered list shows them all
 

@@ -21,10 +21,10 @@ from schemas.review import ReviewAction
 from server.access.principal import Principal
 from server.access.roles import Permission
 from server.errors import ClientError
-from server.records_api import KINDS, record_detail
+from server.records.api import KINDS, record_detail
 from server.review.edits import NEXT_LEVEL, Decision
 from server.review.service import resolve_conflict, review_record
-from server.wiring import Caller, Services, ServicesDep
+from server.web.dependencies import Caller, Services, ServicesDep
 
 KindName = Literal["visits", "cases", "households"]
 MAX_TEXT = 1000  # the review API's limit on a comment or reason

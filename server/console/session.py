@@ -6,13 +6,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
+from server.access.api import session_cookie
 from server.access.authenticate import SESSION_COOKIE
 from server.access.sessions import TooManyAttempts
 from server.console.errors import LOGIN
 from server.console.render import page
 from server.errors import NotAuthenticated
-from server.session_api import session_cookie
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
 
 HOME = "/console/visits"
 DASHBOARD = "/console/dashboard"

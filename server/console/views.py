@@ -24,8 +24,8 @@ from server.console.filters import form_values, list_query
 from server.db.console_tables import VIEW_NAME, saved_views
 from server.db.engine import write_transaction
 from server.errors import ClientError
-from server.records_api import KINDS
-from server.wiring import Caller, Services, ServicesDep
+from server.records.api import KINDS
+from server.web.dependencies import Caller, Services, ServicesDep
 
 KindName = Literal["visits", "cases", "households"]
 MAX_VIEWS = 50  # per account and list

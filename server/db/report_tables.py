@@ -15,7 +15,7 @@ from sqlalchemy import (
 from server.db.tables import UtcDateTime, metadata
 
 # Not `doc_id`: the projector replaces every table with that column when a record changes
-# (server/projection.py), and these flags must outlive that.
+# (server/records/projection.py), and these flags must outlive that.
 # One row per overdue thing: a record (item 0) or one of its needs (item = the need's
 # position). A flag whose thing is no longer overdue keeps its row with `cleared_at` set;
 # overdue again, it is flagged anew.

@@ -25,7 +25,7 @@ from server.demo.field_day import FieldDay, Outcome, Worker
 from server.demo.org import STREET, Street
 from server.demo.staff import Crew, Staffer, hire, open_accounts
 from server.settings import Settings
-from server.wiring import Services
+from server.web.dependencies import Services
 from tablet import Tablet
 
 PROJECTION_WAIT = 30.0

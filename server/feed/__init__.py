@@ -1,2 +1,2 @@
 """The change feed (docs/change-feed.md): documents changed after a cursor, in `head_seq`
-order, never skipping one. `server/changes_api.py` serves it; webhooks follow it too."""
+order, never skipping one. `server/feed/api.py` serves it; webhooks follow it too."""

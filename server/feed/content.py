@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.db.record_tables import conflicts, field_history, record_notes, validation_issues
 from server.feed.pages import Change
-from server.records_api import KINDS, RecordDetail, masked
+from server.records.api import KINDS, RecordDetail, masked
 
 # A document's `meta.kind` → the read API's name of its kind.
 API_KIND = {"household": "households", "visit": "visits", "case": "cases"}

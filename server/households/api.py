@@ -11,8 +11,8 @@ from litestar.params import FromQuery
 from server.errors import ClientError
 from server.households.register import MAX_FILE_BYTES
 from server.households.service import ImportReport, import_register, preview
-from server.openapi import MULTIPART, problems, takes
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import MULTIPART, problems, takes
 
 # The file and the multipart framing around it; a bigger body is refused with 413.
 MAX_BODY = MAX_FILE_BYTES + 64 * 1024

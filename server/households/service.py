@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from pycrdt import Array, Doc, Map
 
 from server.access.principal import Principal
-from server.batch_sync import decode_pushed
 from server.db.record_tables import households
 from server.db.tables import documents
 from server.errors import ClientError
@@ -24,7 +23,8 @@ from server.households.register import read_register
 from server.households.rows import ADDRESS, Checked, Planned, address_key, check_rows
 from server.review.edits import Reviewer
 from server.review.service import SERVER_DEVICE, reviewer
-from server.wiring import Services
+from server.tablets.sync_api import decode_pushed
+from server.web.dependencies import Services
 from sync import Scope
 
 SCHEMA_VERSION = 1  # docs/record-documents.md

@@ -21,9 +21,9 @@ from server.jobs.records import JobRun, last_runs, recent_runs
 from server.jobs.registry import JOBS, NIGHTLY
 from server.jobs.runner import Runner
 from server.jobs.timer import JobTasks
-from server.openapi import problems
-from server.params import MAX_ID, Before
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
+from server.web.params import MAX_ID, Before
 
 MAX_PAGE = 200
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.projection import Projector
+from server.records.projection import Projector
 from server.settings import Settings
 from sync import SyncEngine
 

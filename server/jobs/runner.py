@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.db.engine import write_transaction
 from server.jobs import lock, records
 from server.jobs.base import Figures, Job, JobContext, NoProgress, Progress
-from server.projection import Projector
+from server.records.projection import Projector
 from server.settings import Settings
 from sync import SyncEngine
 

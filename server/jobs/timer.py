@@ -16,7 +16,7 @@ from server.jobs.progress import LogProgress
 from server.jobs.registry import NIGHTLY
 from server.jobs.runner import Runner
 from server.settings import Settings
-from server.wiring import Services
+from server.web.dependencies import Services
 
 log = logging.getLogger(__name__)
 LONGEST_NAP = 60.0

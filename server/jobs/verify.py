@@ -11,7 +11,7 @@ head_seq`) are the projection worker's backlog: they are projected, not counted 
 Finally, rows of documents that no longer exist are deleted. Nothing is remembered between
 runs: a killed run has repaired what it repaired, and the next one checks everything again.
 
-Documents are decoded as the projection decodes them (`server.stored.decode_stored`): one
+Documents are decoded as the projection decodes them (`server.records.stored.decode_stored`): one
 that cannot be read (content an older server stored unchecked) is counted and listed as
 unreadable, and compared with its flagged rows like any other, so it is drift only if its
 rows are not the flagged ones, never every night.
@@ -29,8 +29,8 @@ from server.db.engine import write_transaction
 from server.db.tables import documents, updates
 from server.jobs.base import Figures, JobContext
 from server.jobs.drift import RowDrift, TableDrift, differences
-from server.projection import Decoding, _record_tables
-from server.stored import is_flagged
+from server.records.projection import Decoding, _record_tables
+from server.records.stored import is_flagged
 
 PAGE = 200
 EXAMPLES = 20  # documents repaired, listed with what differed

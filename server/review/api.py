@@ -19,10 +19,10 @@ from msgspec import Meta
 
 from schemas.review import ReviewAction
 from server.errors import ClientError
-from server.records_api import KindName
+from server.records.api import KindName
 from server.review.edits import Decision
 from server.review.service import Written, resolve_conflict, review_record
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
 
 Text = Annotated[str, Meta(max_length=1000)]
 MAX_BULK = 200

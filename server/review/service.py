@@ -15,7 +15,6 @@ from pycrdt import Doc
 
 from server.access.principal import Principal
 from server.access.roles import Permission
-from server.batch_sync import decode_pushed
 from server.db.access_tables import accounts
 from server.errors import ClientError
 from server.review.edits import (
@@ -26,7 +25,8 @@ from server.review.edits import (
     now_with_offset,
     resolve,
 )
-from server.wiring import Services
+from server.tablets.sync_api import decode_pushed
+from server.web.dependencies import Services
 from sync import Reason, Refused, Scope
 
 # Updates the server writes are tagged with this device: no tablet has it, so every tablet

@@ -34,7 +34,7 @@ from server.db.engine import make_engine
 from server.db.update_store import SqlUpdateStore
 from server.jobs.base import JobContext
 from server.jobs.registry import JOBS
-from server.projection import Projector
+from server.records.projection import Projector
 from server.settings import Settings
 from sync import SyncEngine
 

@@ -21,7 +21,7 @@ from server.access.secrets import csrf_token
 from server.app import create_app
 from server.db.tables import updates
 from server.settings import NightlySettings, Settings
-from server.wiring import Services
+from server.web.dependencies import Services
 from sync import Limits
 from tablet import Tablet
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from server import changes_api
 from server.access.roles import Role
 from server.db import tables  # first: the table modules import each other
 from server.db.access_tables import audit_log
+from server.feed import api as changes_api
 from server.feed.pages import encode_cursor
 
 from .harness import TWO_COMMUNITIES, Harness, machine_headers, org, running_app

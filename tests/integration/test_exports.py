@@ -14,10 +14,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from server import export_api
 from server.access.org import Level, Unit
 from server.access.roles import Role
 from server.db.access_tables import audit_log
+from server.records import export_api
 
 from .harness import (
     Harness,

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from server.access.roles import Role
-from server.params import MAX_ID
+from server.web.params import MAX_ID
 
 from .harness import TWO_COMMUNITIES, Harness, org, person, running_app, session_headers
 

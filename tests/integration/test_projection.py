@@ -15,7 +15,7 @@ from pycrdt import Doc
 
 from schemas.decode import decode
 from server.db.engine import make_engine
-from server.projection import Projector
+from server.records.projection import Projector
 from sync.layout import to_plain
 
 from .harness import Harness, running_app

@@ -18,7 +18,7 @@ from server.access.roles import Role
 from server.db.engine import write_transaction
 from server.db.tables import documents, seq_counter, updates
 from server.jobs.verify import JOB as VERIFY
-from server.stored import UNREADABLE_PATH
+from server.records.stored import UNREADABLE_PATH
 from tests import yjs_bytes as yb
 
 from .harness import TWO_COMMUNITIES, Harness, machine_headers, org, running_app

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.personal_data import mask, mask_row, mask_text, mask_value, mask_written
+from server.records.personal_data import mask, mask_row, mask_text, mask_value, mask_written
 
 
 @pytest.mark.parametrize(

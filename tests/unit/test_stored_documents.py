@@ -11,10 +11,10 @@ from pycrdt import Doc, Map
 from schemas.decode import decode
 from server.console.tables import shown
 from server.errors import ClientError
-from server.projection import ProjectionWorker
+from server.records.projection import ProjectionWorker
+from server.records.stored import UNREADABLE_PATH, decode_stored, is_flagged
 from server.review.api import MAX_BODY_DEPTH, json_depth
 from server.review.edits import check_value
-from server.stored import UNREADABLE_PATH, decode_stored, is_flagged
 from sync.layout import to_plain
 from sync.shape import ShapeLimits
 from tests import yjs_bytes as yb

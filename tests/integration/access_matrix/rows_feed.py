@@ -3,7 +3,7 @@ right, always masked) and for the admin's webhooks (an admin's session only)."""
 
 import httpx
 
-from server.personal_data import mask
+from server.records.personal_data import mask
 
 from .probe import Ask, Probe, Row, answers, expect, plain, row
 from .world import ADMIN, READ, SEEDED, SESSION

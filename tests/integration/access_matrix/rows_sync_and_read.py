@@ -8,7 +8,7 @@ import msgspec
 from pycrdt import Doc, Map
 
 from schemas.wire import DocUpdate, SyncRequest, SyncResponse
-from server.personal_data import mask
+from server.records.personal_data import mask
 from tests.unit.records import edit, new_record
 
 from .probe import Ask, Check, Make, Probe, Row, answers, csrf_first, expect, row

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from server.access.org import Level, Unit
 from server.db.access_tables import accounts
-from server.personal_data import mask
+from server.records.personal_data import mask
 
 from ..harness import Harness, Person, org
 from ..test_projection import settled

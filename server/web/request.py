@@ -7,7 +7,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict, State, UploadFile
 
 from server.errors import ClientError
-from server.params import storable
+from server.web.params import storable
 
 
 class DoorstepRequest(Request[Any, Any, State]):

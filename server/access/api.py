@@ -21,10 +21,10 @@ from server.access.roles import Role
 from server.access.secrets import PROPOSED_DEVICE_TOKEN, csrf_token
 from server.db.access_tables import accounts
 from server.errors import ClientError, NotAuthenticated
-from server.openapi import FORM, JSON, MULTIPART, problems, takes
-from server.params import storable
 from server.settings import Settings
-from server.wiring import Caller, Services, ServicesDep
+from server.web.dependencies import Caller, Services, ServicesDep
+from server.web.openapi import FORM, JSON, MULTIPART, problems, takes
+from server.web.params import storable
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Answers that carry a secret must be kept by no browser or proxy cache.

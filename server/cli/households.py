@@ -50,9 +50,9 @@ async def _run(
     from server.cli.database import access_services
     from server.db.update_store import SqlUpdateStore
     from server.households.service import import_register, preview
-    from server.projection import ProjectionWorker, Projector
+    from server.records.projection import ProjectionWorker, Projector
     from server.settings import get_settings
-    from server.wiring import Services
+    from server.web.dependencies import Services
     from sync import SyncEngine
 
     caller = await _as_account(engine, username)

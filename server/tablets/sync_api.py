@@ -8,9 +8,9 @@ from litestar.datastructures import State
 from schemas.decode import decode
 from schemas.wire import DocIssues, Issue, PulledUpdate, PushResult, SyncRequest, SyncResponse
 from server.errors import ClientError
-from server.openapi import JSON, MSGPACK, answers, problems, takes
-from server.projection import Decoding
-from server.wiring import Caller, ServicesDep
+from server.records.projection import Decoding
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import JSON, MSGPACK, answers, problems, takes
 from sync import PushItem, PushReport, SyncEngine
 from sync.cursor import decode_cursor
 

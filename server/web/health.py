@@ -8,8 +8,8 @@ from litestar import Response, get
 from litestar.openapi import ResponseSpec
 
 from server.access.roles import Permission
-from server.openapi import problems
-from server.wiring import Caller, ServicesDep
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import problems
 
 
 @get("/healthz", sync_to_thread=False)

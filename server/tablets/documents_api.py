@@ -8,9 +8,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
 from schemas.wire import UpdateAnswer
-from server.batch_sync import decode_pushed, issues_in
-from server.openapi import OCTETS, problems, takes
-from server.wiring import Caller, ServicesDep
+from server.tablets.sync_api import decode_pushed, issues_in
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import OCTETS, problems, takes
 from sync import PushItem, Reason, Refused
 
 # Reads: a malformed id or state vector, no credentials, a token that may not sync, an

@@ -24,9 +24,9 @@ from server.access.roles import Permission
 from server.db.access_tables import org_units
 from server.db.report_tables import daily_reports, overdue_items
 from server.errors import ClientError
-from server.openapi import problems
-from server.params import MAX_INTEGER
-from server.wiring import Caller, Services, ServicesDep
+from server.web.dependencies import Caller, Services, ServicesDep
+from server.web.openapi import problems
+from server.web.params import MAX_INTEGER
 
 MAX_PAGE = 500
 

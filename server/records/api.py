@@ -3,7 +3,7 @@
 Every query is limited to the caller's grids; a record outside them is answered like an
 absent one. Pages are keyset-paginated on (created_at, doc_id), newest first.
 ID and phone numbers are masked unless a caller with the right asks `reveal=true`
-(server/personal_data.py); every read is written to the audit log, a reveal twice.
+(server/records/personal_data.py); every read is written to the audit log, a reveal twice.
 """
 
 import base64
@@ -36,11 +36,11 @@ from server.db.record_tables import (
 )
 from server.db.tables import UtcDateTime
 from server.errors import ClientError
-from server.openapi import problems
-from server.params import aware
-from server.personal_data import mask_row, mask_text, mask_written
-from server.search import search_clauses, words
-from server.wiring import Caller, Services, ServicesDep
+from server.records.personal_data import mask_row, mask_text, mask_written
+from server.records.search import search_clauses, words
+from server.web.dependencies import Caller, Services, ServicesDep
+from server.web.openapi import problems
+from server.web.params import aware
 
 MAX_PAGE = 200
 UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -122,7 +122,7 @@ class ListQuery:
     has_issues: bool | None = None
     limit: int = 50
     after: str | None = None
-    # Free text (server/search.py); personal-data columns are searched only if `personal`
+    # Free text (server/records/search.py); personal-data columns are searched only if `personal`
     # (None without a search: an export's audit entry then does not mention it).
     q: str | None = None
     personal: bool | None = None
@@ -333,7 +333,7 @@ def list_query(
     personal: bool = False,
 ) -> ListQuery:
     """The list filters of a request (the list API's and the export's), checked.
-    `personal`: the caller may search personal data (server/search.py)."""
+    `personal`: the caller may search personal data (server/records/search.py)."""
     spec = KINDS[kind]
     unknown = [name for name, v in exact.items() if v is not None and name not in spec.filters]
     if unknown or (tag and kind != "households"):

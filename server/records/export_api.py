@@ -26,10 +26,7 @@ from server.console.i18n import Lang, translate
 from server.console.render import SHANGHAI
 from server.db.engine import write_transaction
 from server.errors import ClientError
-from server.exports import MEDIA_TYPES, Format, Sheet, cells, header, new_sheet
-from server.openapi import answers, problems
-from server.personal_data import mask_row, mask_text
-from server.records_api import (
+from server.records.api import (
     KINDS,
     MAX_PAGE,
     ListQuery,
@@ -38,7 +35,10 @@ from server.records_api import (
     list_query,
     list_records,
 )
-from server.wiring import Caller, Services, ServicesDep
+from server.records.export_files import MEDIA_TYPES, Format, Sheet, cells, header, new_sheet
+from server.records.personal_data import mask_row, mask_text
+from server.web.dependencies import Caller, Services, ServicesDep
+from server.web.openapi import answers, problems
 
 MAX_ROWS = 100_000
 CHUNK = 64 * 1024

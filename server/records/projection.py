@@ -6,7 +6,7 @@ row is locked while its rows are replaced, and an older decoding never overwrite
 one), and resumable (a crash leaves `projected_seq` behind, so the sweep picks it up).
 
 No document stops it: the log is read through the store port and decoded by
-`server.stored.decode_stored`, which flags a document it cannot read instead of raising,
+`server.records.stored.decode_stored`, which flags a document it cannot read instead of raising,
 and a batch the database refuses is written again one document at a time, so one bad
 document never holds back the others nor leaves the change feed waiting on it.
 """
@@ -28,7 +28,7 @@ from server.db.engine import write_transaction
 from server.db.record_tables import validation_issues
 from server.db.tables import documents, metadata
 from server.db.update_store import SqlUpdateStore
-from server.stored import UNREADABLE_PATH, UNSTORABLE, decode_stored, flagged
+from server.records.stored import UNREADABLE_PATH, UNSTORABLE, decode_stored, flagged
 from sync.ports import UpdateStore
 from sync.shape import ShapeLimits
 

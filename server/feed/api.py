@@ -17,10 +17,10 @@ from server.access.roles import Permission
 from server.errors import ClientError
 from server.feed.content import details
 from server.feed.pages import Change, changed_after, decode_cursor, encode_cursor
-from server.openapi import JSON, answers, problems
-from server.params import MAX_ID
-from server.records_api import RecordDetail
-from server.wiring import Caller, ServicesDep
+from server.records.api import RecordDetail
+from server.web.dependencies import Caller, ServicesDep
+from server.web.openapi import JSON, answers, problems
+from server.web.params import MAX_ID
 
 MAX_LIMIT = 1000
 # A page stops growing past this many encoded bytes (it always holds one item).

@@ -22,7 +22,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
-from server.problems import Problem
+from server.web.problems import Problem
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"

@@ -2,7 +2,7 @@
 
 Pure building, no I/O beyond a temporary file: headers in zh-CN (or English), coded values
 as their labels, times in Asia/Shanghai. Masking and auditing belong to the caller
-(`server/export_api.py`); rows arrive here as they are to be shown.
+(`server/records/export_api.py`); rows arrive here as they are to be shown.
 """
 
 import csv

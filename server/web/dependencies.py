@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.access.authenticate import Access
 from server.access.principal import Principal
-from server.projection import ProjectionWorker
+from server.records.projection import ProjectionWorker
 from sync import SyncEngine
 
 

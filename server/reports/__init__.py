@@ -1,0 +1,1 @@
+"""Overdue items and the daily report, as the API serves them."""

@@ -1,0 +1,2 @@
+"""Everything a tablet calls: batch sync, the per-document Yjs endpoints, enrollment and its
+device token."""

@@ -1,0 +1,2 @@
+"""What every HTTP handler shares: problem documents, the OpenAPI document, parameters,
+the services and the caller handlers receive, health."""
